@@ -1,0 +1,46 @@
+"""The cabinet's navigation: the left sidebar and the settings gear (Loona manual §5.2).
+
+Only sections that work are listed; later capabilities add their entries here. An entry shows when
+the member's role gives at least *view* on its section (``None`` = every member).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    section: str | None
+    icon: str = ""
+    owner_only: bool = False
+
+
+SIDEBAR: list[NavItem] = [
+    NavItem(_("Home"), "core:home", None, "home"),
+    NavItem(_("Points of sale"), "accounts:pos_list", "points_of_sale", "map-pin"),
+    NavItem(_("Administrator actions"), "core:audit_log", "settings", "history"),
+]
+
+SETTINGS: list[NavItem] = [
+    NavItem(_("Profile"), "accounts:profile", "settings"),
+    NavItem(_("Users"), "accounts:members", "settings"),
+    NavItem(_("Roles"), "accounts:roles", "settings"),
+    NavItem(_("Security"), "accounts:security", None),
+]
+
+
+def visible(items: list[NavItem], membership) -> list[NavItem]:  # type: ignore[no-untyped-def]
+    if membership is None:
+        return []
+    return [
+        item
+        for item in items
+        if (item.section is None or membership.can(item.section))
+        and (not item.owner_only or membership.is_owner)
+    ]

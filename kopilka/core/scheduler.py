@@ -1,0 +1,63 @@
+"""The one place where time passes: a loop that enqueues due work (ARCHITECTURE.md).
+
+Each job has a period; its due moments are the multiples of that period since the epoch. For each
+due moment the scheduler inserts a ``SchedulerSlot`` row; the unique key lets exactly one scheduler
+enqueue the job even when several run (two machines, a restart in the same minute). Work itself runs
+in the task worker, so a slow job never delays the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kopilka.core.models import SchedulerSlot
+
+logger = logging.getLogger("kopilka.scheduler")
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    task: Callable[[], object]  # a django_tasks Task; ``.enqueue()`` is called
+
+    def due_at(self, now: datetime) -> datetime:
+        period = self.every.total_seconds()
+        slots = int((now - EPOCH).total_seconds() // period)
+        return EPOCH + timedelta(seconds=slots * period)
+
+
+def jobs() -> list[Job]:
+    """Every periodic job of the platform. Later capabilities add theirs here."""
+    from kopilka.accounts import tasks as accounts_tasks
+    from kopilka.core import tasks as core_tasks
+
+    return [
+        Job("accounts.prune_email_codes", timedelta(hours=1), accounts_tasks.prune_email_codes),
+        Job("core.prune_scheduler_slots", timedelta(hours=6), core_tasks.prune_scheduler_slots),
+        Job("core.prune_finished_tasks", timedelta(hours=6), core_tasks.prune_finished_tasks),
+    ]
+
+
+def tick(now: datetime | None = None, job_list: list[Job] | None = None) -> list[str]:
+    """Enqueue every job whose current slot has not been taken yet; return the names enqueued."""
+    now = now or timezone.now()
+    enqueued = []
+    for job in job_list if job_list is not None else jobs():
+        due = job.due_at(now)
+        try:
+            with transaction.atomic():
+                SchedulerSlot.objects.create(job=job.name, due_at=due)
+                job.task.enqueue()  # type: ignore[attr-defined]
+        except IntegrityError:
+            continue  # another scheduler (or an earlier tick) took this slot
+        enqueued.append(job.name)
+        logger.info("enqueued %s for %s", job.name, due.isoformat())
+    return enqueued

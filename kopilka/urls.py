@@ -1,0 +1,14 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from kopilka.core.access import public
+
+urlpatterns = [
+    path("", include("kopilka.core.urls")),
+    path("", include("kopilka.accounts.urls")),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+]
+
+handler403 = "kopilka.core.errors.forbidden"
+handler404 = "kopilka.core.errors.not_found"
+handler500 = "kopilka.core.errors.server_error"
