@@ -12,9 +12,9 @@ from kopilka.accounts.models import Business, Membership, PointOfSale, Role, Use
 
 DEMO_SLUG = "demo"
 OWNER_EMAIL = "owner@demo.kopilka.local"
-OWNER_PASSWORD = "kopilka-demo"
+OWNER_PASSWORD = "kopilka-demo"  # noqa: S105 - the published demo login
 CASHIER_EMAIL = "cashier@demo.kopilka.local"
-CASHIER_PASSWORD = "kopilka-cashier"
+CASHIER_PASSWORD = "kopilka-cashier"  # noqa: S105 - the published demo login
 
 POINTS_OF_SALE = [
     {"code": "main-street", "name": "Кофейня на Тверской", "address": "Москва, ул. Тверская, 12",
