@@ -1,0 +1,267 @@
+"""Tenancy (ARCHITECTURE.md): one business reaches nothing of another's through any URL.
+
+The test walks every URL pattern of the project, so pages added later are covered without editing
+it: a URL keyword argument this file does not know makes the test fail and asks for a mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from kopilka.accounts import services
+from kopilka.accounts.models import Business, Invitation, Membership, PointOfSale, Role, User
+from kopilka.core.access import access_of
+from kopilka.core.permissions import SECTIONS
+from kopilka.core.tenancy import SESSION_KEY
+from tests.conftest import client_for, owner_of
+from tests.core.url_walk import Route, walk
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Victim:
+    """Business A and the things of it another business must not reach."""
+
+    business: Business
+    pos: PointOfSale
+    role: Role
+    member: Membership
+    invitation: Invitation
+    invitation_token: str
+
+    def distinctive_strings(self) -> list[str]:
+        return [self.business.name, self.pos.name, self.pos.code, self.member.user.email, self.role.name]
+
+
+# Keyword arguments of URLs → the object of business A that fills them.
+# "object": the URL names an object of the current business; another business's gets 403/404.
+# "token": the URL carries a secret (links in e-mails); holding it is the permission, so the checks
+#          are: no 5xx, nothing of A changes, nothing of A leaks (see TOKEN_URL_MAY_SHOW).
+OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
+    "pos_id": lambda a: a.pos.pk,
+    "role_id": lambda a: a.role.pk,
+    "member_id": lambda a: a.member.pk,
+    "invitation_id": lambda a: a.invitation.pk,
+}
+TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
+    "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
+    "uidb64": lambda a: urlsafe_base64_encode(force_bytes(a.member.user.pk)),
+}
+
+# URL name → why it cannot be exercised here (none yet).
+UNEXERCISABLE: dict[str, str] = {}
+
+# The invitation page greets the holder of A's link with A's name; nothing else of A may show.
+TOKEN_URL_MAY_SHOW = {"accounts:invitation": {"business_name"}}
+
+
+def _plausible_post(a: Victim) -> dict[str, Any]:
+    """Form fields of our pages, filled with A's ids and A's people where a form takes them."""
+    data: dict[str, Any] = {
+        "name": "Intruder", "code": "intruder", "address": "Somewhere", "latitude": "10", "longitude": "10",
+        "time_zone": "Europe/Moscow", "is_active": "on", "email": "someone.else@example.com",
+        "role": a.role.pk, "point_of_sale": a.pos.pk, "business": a.business.pk,
+        "username": a.member.user.email, "password": "wrong-password",
+        "old_password": "wrong-password", "new_password1": "Fresh-pass-98765", "new_password2": "Fresh-pass-98765",
+        "password1": "Fresh-pass-98765", "password2": "Fresh-pass-98765",
+        "first_name": "Eve", "last_name": "Intruder", "phone": "+79991234567", "company_name": "Evil",
+        "legal_entity": "Evil LLC", "accept_terms": "on", "language": "en", "next": "/", "action": "",
+    }  # fmt: skip
+    data.update({f"perm_{section}": "edit" for section in SECTIONS})
+    return data
+
+
+def _fingerprint(business: Business) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every model with a ``business`` field that belongs to the business, plus its people."""
+    prints: dict[str, list[tuple[Any, ...]]] = {}
+    for model in apps.get_models():
+        field = next((f for f in model._meta.get_fields() if f.name == "business"), None)
+        if field is None or getattr(field, "related_model", None) is not Business:
+            continue
+        rows = model._base_manager.filter(business=business).order_by("pk").values()
+        prints[model._meta.label] = [tuple(sorted(row.items())) for row in rows]
+    prints["accounts.Business"] = [tuple(sorted(Business.objects.filter(pk=business.pk).values().get().items()))]
+    people = User.objects.filter(memberships__business=business).order_by("pk").values()
+    prints["accounts.User"] = [tuple(sorted(row.items())) for row in people]
+    return prints
+
+
+@pytest.fixture
+def victim(make_business, make_member) -> Victim:  # type: ignore[no-untyped-def]
+    business = make_business("Alphasecret Cafe", "alpha-owner@alphasecret.test")
+    owner = owner_of(business)
+    pos = services.save_point_of_sale(
+        business=business, actor=owner,
+        data={"code": "alphasecret-till", "name": "Alphasecret Hidden Till", "time_zone": "Europe/Moscow",
+              "is_active": True},
+    )  # fmt: skip
+    role = services.save_role(
+        business=business, name="Alphasecret Barista Lead", permissions={"cashier": "edit"}, actor=owner
+    )
+    member = make_member(business, role=role, email="alpha.member@alphasecret.test")
+    member.point_of_sale = pos
+    member.save()
+    issued = services.invite_member(
+        business=business,
+        email="alpha.invitee@alphasecret.test",
+        role=Role.objects.get(business=business, code="cashier"),
+        point_of_sale=pos,
+        actor=owner,
+    )
+    token = issued.link.rstrip("/").rsplit("/", 1)[-1]
+    return Victim(business, pos, role, member, issued.invitation, token)
+
+
+@pytest.fixture
+def intruder(other_business) -> User:  # type: ignore[no-untyped-def]
+    user = owner_of(other_business)
+    assert Membership.objects.get(user=user).is_owner
+    return user
+
+
+def _url(route: Route, a: Victim) -> str:
+    kwargs = {}
+    for name in route.kwargs:
+        fill = OBJECT_KWARGS.get(name) or TOKEN_KWARGS[name]
+        kwargs[name] = fill(a)
+    if route.name == "accounts:password_reset_confirm":
+        kwargs["token"] = "bad-0123456789abcdef"  # a wrong reset token
+    return reverse(route.name, kwargs=kwargs)
+
+
+def _exercisable_routes() -> list[Route]:
+    return [route for route in walk() if route.name not in UNEXERCISABLE]
+
+
+def test_every_url_kwarg_has_a_mapping() -> None:
+    known = set(OBJECT_KWARGS) | set(TOKEN_KWARGS)
+    problems = []
+    for route in _exercisable_routes():
+        if route.name.startswith("<unnamed"):
+            problems.append(f"{route.route}: give the URL pattern a name")
+        missing = [k for k in route.kwargs if k not in known]
+        if missing:
+            problems.append(
+                f"{route.name} ({route.route}): add {missing} to OBJECT_KWARGS/TOKEN_KWARGS in "
+                f"tests/core/test_tenant_isolation.py (mapping to an object of business A), "
+                f"or list the URL in UNEXERCISABLE with a reason"
+            )
+    assert problems == []
+
+
+def test_another_business_reaches_nothing_through_any_url(victim, intruder) -> None:  # type: ignore[no-untyped-def]
+    before = _fingerprint(victim.business)
+    checked = 0
+    failures: list[str] = []
+    for route in _exercisable_routes():
+        if route.name.startswith("<unnamed") or any(
+            k not in OBJECT_KWARGS and k not in TOKEN_KWARGS for k in route.kwargs
+        ):
+            continue  # reported by test_every_url_kwarg_has_a_mapping
+        url = _url(route, victim)
+        names_object = any(k in OBJECT_KWARGS for k in route.kwargs)
+        for method in ("get", "post"):
+            client = client_for(intruder)
+            client.raise_request_exception = False
+            response = client.get(url) if method == "get" else client.post(url, _plausible_post(victim))
+            checked += 1
+            where = f"{method.upper()} {url} ({route.name}) → {response.status_code}"
+            if response.status_code >= 500:
+                failures.append(f"{where}: server error")
+                continue
+            if names_object:
+                allowed = {403, 404, 405} if method == "get" else {403, 404}
+                if response.status_code not in allowed:
+                    failures.append(f"{where}: expected 403/404 for an object of another business")
+            body = response.content.decode(errors="replace")
+            may_show = TOKEN_URL_MAY_SHOW.get(route.name, set())
+            leaks = [
+                s for s in victim.distinctive_strings()
+                if s in body and not (s == victim.business.name and "business_name" in may_show)
+            ]  # fmt: skip
+            if leaks:
+                failures.append(f"{where}: shows {leaks} of business A")
+            if _fingerprint(victim.business) != before:
+                failures.append(f"{where}: changed data of business A")
+                before = _fingerprint(victim.business)
+    assert failures == []
+    assert checked >= 2 * 20
+    assert not Membership.objects.filter(business=victim.business, user=intruder).exists()
+
+
+def test_invitation_of_another_business_cannot_be_accepted_by_another_email(victim, intruder) -> None:  # type: ignore[no-untyped-def]
+    before = _fingerprint(victim.business)
+    client = client_for(intruder)
+    url = reverse("accounts:invitation", kwargs={"token": victim.invitation_token})
+
+    page = client.get(url)
+    response = client.post(url, follow=True)
+
+    assert page.status_code == 200
+    assert page.context["wrong_user"] is True
+    assert "alpha.invitee@alphasecret.test" in " ".join(str(m) for m in response.context["messages"])
+    assert not Membership.objects.filter(business=victim.business, user=intruder).exists()
+    assert Invitation.objects.get(pk=victim.invitation.pk).status == "pending"
+    assert _fingerprint(victim.business) == before
+
+
+def test_session_pointing_at_another_business_falls_back_to_ones_own(victim, intruder, other_business) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(intruder)
+    session = client.session
+    session[SESSION_KEY] = victim.business.pk
+    session.save()
+
+    response = client.get(reverse("accounts:pos_list"))
+
+    assert response.status_code == 200
+    assert response.context["business"] == other_business
+    assert victim.pos.name not in response.content.decode()
+    assert client.session[SESSION_KEY] == other_business.pk
+
+
+# --- No page without an access mark ---------------------------------------------------------
+
+# Pages anyone may open, signed in or not. Adding a public page means adding it here, on purpose.
+PUBLIC_PAGES = {
+    "core:index",
+    "core:health",
+    "set_language",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:signup",
+    "accounts:signup_verify",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+    "accounts:invitation",
+}
+
+
+def test_every_view_carries_an_access_mark() -> None:
+    unmarked = [f"{r.name} ({r.route})" for r in walk() if access_of(r.callback) is None]
+    public = {r.name for r in walk() if access_of(r.callback) == "public"}
+    marks = {access_of(r.callback) for r in walk()}
+
+    assert unmarked == []
+    assert public == PUBLIC_PAGES
+    assert marks <= {"public", "owner", "member", "signed_in"} | {f"section:{s}" for s in SECTIONS}
+
+
+def test_guarded_pages_send_anonymous_visitors_to_login(client) -> None:  # type: ignore[no-untyped-def]
+    for route in walk():
+        if access_of(route.callback) == "public" or route.kwargs:
+            continue
+        response = client.get(reverse(route.name))
+        assert response.status_code == 302, route.name
+        assert response["Location"].startswith(reverse("accounts:login")), route.name
+
