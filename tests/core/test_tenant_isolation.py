@@ -264,4 +264,3 @@ def test_guarded_pages_send_anonymous_visitors_to_login(client) -> None:  # type
         response = client.get(reverse(route.name))
         assert response.status_code == 302, route.name
         assert response["Location"].startswith(reverse("accounts:login")), route.name
-

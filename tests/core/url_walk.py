@@ -22,7 +22,9 @@ def _kwarg_names(pattern: Any) -> list[str]:
     return list(regex.groupindex)
 
 
-def walk(resolvers: list[Any] | None = None, prefix: str = "", namespace: str = "", kwargs: tuple[str, ...] = ()) -> Iterator[Route]:
+def walk(
+    resolvers: list[Any] | None = None, prefix: str = "", namespace: str = "", kwargs: tuple[str, ...] = ()
+) -> Iterator[Route]:
     for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
         names = (*kwargs, *_kwarg_names(entry))
         text = prefix + str(entry.pattern)
