@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "kopilka.core",
     "kopilka.accounts",
+    "kopilka.customers",
+    "kopilka.cards",
+    "kopilka.loyalty",
 ]
 
 MIDDLEWARE = [
