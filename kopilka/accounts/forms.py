@@ -34,7 +34,7 @@ class SignupForm(forms.Form):
     password2 = forms.CharField(label=_("Repeat the password"), widget=forms.PasswordInput, strip=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", _("The passwords do not match."))
@@ -77,7 +77,7 @@ class InviteRegisterForm(forms.Form):
     password2 = forms.CharField(label=_("Repeat the password"), widget=forms.PasswordInput, strip=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", _("The passwords do not match."))
@@ -122,7 +122,7 @@ class RoleForm(forms.Form):
             self.initial["name"] = role.name
         for code, label in SECTIONS.items():
             self.fields[f"perm_{code}"] = forms.ChoiceField(
-                label=label, choices=LEVEL_CHOICES, initial=current.get(code, "none"), widget=forms.RadioSelect
+                label=str(label), choices=LEVEL_CHOICES, initial=current.get(code, "none"), widget=forms.RadioSelect
             )
 
     def permissions(self) -> dict[str, str]:

@@ -159,15 +159,17 @@ def test_every_url_kwarg_has_a_mapping() -> None:
 
 
 def test_another_business_reaches_nothing_through_any_url(victim, intruder) -> None:  # type: ignore[no-untyped-def]
+    # URLs first: a mapping may create the object of A it names, before the fingerprint is taken.
+    urls = [
+        (route, _url(route, victim))
+        for route in _exercisable_routes()
+        if not route.name.startswith("<unnamed")
+        and all(k in OBJECT_KWARGS or k in TOKEN_KWARGS for k in route.kwargs)  # else reported by the test above
+    ]
     before = _fingerprint(victim.business)
     checked = 0
     failures: list[str] = []
-    for route in _exercisable_routes():
-        if route.name.startswith("<unnamed") or any(
-            k not in OBJECT_KWARGS and k not in TOKEN_KWARGS for k in route.kwargs
-        ):
-            continue  # reported by test_every_url_kwarg_has_a_mapping
-        url = _url(route, victim)
+    for route, url in urls:
         names_object = any(k in OBJECT_KWARGS for k in route.kwargs)
         for method in ("get", "post"):
             client = client_for(intruder)
@@ -262,5 +264,7 @@ def test_guarded_pages_send_anonymous_visitors_to_login(client) -> None:  # type
         if access_of(route.callback) == "public" or route.kwargs:
             continue
         response = client.get(reverse(route.name))
+        if response.status_code == 401:  # the API answers with a problem, not with a login page
+            continue
         assert response.status_code == 302, route.name
         assert response["Location"].startswith(reverse("accounts:login")), route.name

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -18,6 +20,8 @@ from kopilka.accounts import services
 from kopilka.accounts.forms import CodeForm, CompanyForm, InviteRegisterForm, LoginForm, SignupForm
 from kopilka.accounts.models import EmailCode
 from kopilka.core.access import public, signed_in_required
+from kopilka.core.converters import parse_id
+from kopilka.core.tenancy import SESSION_KEY
 
 SIGNUP_SESSION_KEY = "kopilka_signup_code_id"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -34,7 +38,7 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     form.is_valid()  # fill cleaned data for redisplay; the error below replaces any other
-    form._errors = {}  # type: ignore[assignment]
+    form.errors.clear()
     form.add_error(None, _("Too many failed attempts. Try again in 15 minutes or reset your password."))
     return render(request, "accounts/login.html", {"form": form}, status=429)
 
@@ -112,7 +116,7 @@ def signup_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def onboarding(request: HttpRequest) -> HttpResponse:
     """Step 3: company details and the terms. Also where a person without a business lands."""
-    form = CompanyForm(request.POST or None, initial={"first_name": request.user.first_name, "last_name": request.user.last_name})
+    form = CompanyForm(request.POST or None, initial={"first_name": getattr(request.user, "first_name", ""), "last_name": getattr(request.user, "last_name", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -146,10 +150,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
-                services.accept_invitation(token=token, user=request.user)  # type: ignore[arg-type]
+                membership = services.accept_invitation(token=token, user=request.user)  # type: ignore[arg-type]
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("accounts:invitation", token=token)
+            request.session[SESSION_KEY] = membership.business_id  # work in the business just joined
             messages.success(request, _("You have joined %(business)s.") % {"business": found.business.name})
             return redirect("core:home")
         context["wrong_user"] = request.user.email.lower() != found.email.lower()
@@ -180,9 +185,32 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/invitation_register.html", context)
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view, but the link in the e-mail points at KOPILKA_PUBLIC_URL, not at the Host header.
+
+    The Host header is whatever the client sent; a link built from it could send the reset token to
+    an attacker's site. Without a configured public URL, Django's behaviour (the request) applies.
+    """
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        public_url = urlsplit(settings.PUBLIC_URL) if settings.PUBLIC_URL else None
+        form.save(
+            domain_override=public_url.netloc if public_url else None,
+            use_https=public_url.scheme == "https" if public_url else self.request.is_secure(),
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context=self.extra_email_context,
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
 # Password reset by e-mail link ("Забыли пароль?") — Django's views with our templates.
 _reset = {
-    "password_reset": auth_views.PasswordResetView.as_view(
+    "password_reset": PasswordResetView.as_view(
         template_name="accounts/password_reset.html",
         email_template_name="accounts/email/password_reset.txt",
         subject_template_name="accounts/email/password_reset_subject.txt",
@@ -206,11 +234,12 @@ password_reset_complete = public(_reset["password_reset_complete"])
 @signed_in_required
 @require_POST
 def switch_business(request: HttpRequest) -> HttpResponse:
-    from kopilka.core.tenancy import SESSION_KEY
-
+    business_id = parse_id(request.POST.get("business"))
     try:
-        membership = services.switch_business(user=request.user, business_id=int(request.POST.get("business", 0)))  # type: ignore[arg-type]
-    except (ValueError, ValidationError):
+        if business_id is None:
+            raise ValidationError("not an id")
+        membership = services.switch_business(user=request.user, business_id=business_id)  # type: ignore[arg-type]
+    except ValidationError:
         messages.error(request, _("You are not a user of this business."))
         return redirect("core:home")
     request.session[SESSION_KEY] = membership.business_id

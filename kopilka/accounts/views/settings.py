@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kopilka.accounts import selectors, services
-from kopilka.accounts.models import Business
 from kopilka.accounts.forms import InviteForm, MemberForm, PointOfSaleForm, ProfileForm, RoleForm
+from kopilka.accounts.models import Business
 from kopilka.accounts.views.auth import _form_errors
 from kopilka.core.access import member_required, section_required
 
