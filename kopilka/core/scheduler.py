@@ -38,11 +38,15 @@ def jobs() -> list[Job]:
     """Every periodic job of the platform. Later capabilities add theirs here."""
     from kopilka.accounts import tasks as accounts_tasks
     from kopilka.core import tasks as core_tasks
+    from kopilka.loyalty import tasks as loyalty_tasks
 
     return [
         Job("accounts.prune_email_codes", timedelta(hours=1), accounts_tasks.prune_email_codes),
         Job("core.prune_scheduler_slots", timedelta(hours=6), core_tasks.prune_scheduler_slots),
         Job("core.prune_finished_tasks", timedelta(hours=6), core_tasks.prune_finished_tasks),
+        Job("loyalty.activate_due_points", timedelta(minutes=5), loyalty_tasks.activate_due_points),
+        Job("loyalty.expire_due_points", timedelta(minutes=15), loyalty_tasks.expire_due_points),
+        Job("loyalty.recalculate_levels", timedelta(hours=1), loyalty_tasks.recalculate_levels),
     ]
 
 

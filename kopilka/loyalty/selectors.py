@@ -1,0 +1,69 @@
+"""Read queries of the loyalty engine, always scoped by business."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from kopilka.accounts.models import Business
+from kopilka.cards.models import Card
+from kopilka.loyalty.errors import CardNotFound, PurchaseNotFound, ValidationFailed
+from kopilka.loyalty.models import LedgerEntry, Purchase
+
+ZERO = Decimal("0.00")
+
+
+def card_by_code(*, business: Business, code: str) -> Card:
+    """A card by its number or the payload of its barcode."""
+    code = (code or "").strip()
+    card = (
+        Card.objects.for_business(business)
+        .select_related("template__mechanic", "customer", "level")
+        .filter(number=code)
+        .first()
+    ) or (
+        Card.objects.for_business(business)
+        .select_related("template__mechanic", "customer", "level")
+        .filter(barcode_payload=code)
+        .first()
+    )
+    if card is None:
+        raise CardNotFound("No such card.", field="card")
+    return card
+
+
+def card_by_phone(*, business: Business, phone: str) -> Card:
+    """The one live card of the customer with this phone; several cards → a validation error."""
+    from kopilka.loyalty.services import normalise_phone
+
+    cards = list(
+        Card.objects.for_business(business)
+        .filter(customer__phone=normalise_phone(phone))
+        .exclude(status=Card.Status.DELETED)
+        .select_related("template__mechanic", "customer", "level")[:2]
+    )
+    if not cards:
+        raise CardNotFound("No such card.", field="phone")
+    if len(cards) > 1:
+        raise ValidationFailed("The phone has several cards; give the card number.", field="phone")
+    return cards[0]
+
+
+def purchase_by_public_id(*, business: Business, public_id: str) -> Purchase:
+    purchase = Purchase.objects.for_business(business).filter(public_id=public_id).select_related("card").first()
+    if purchase is None:
+        raise PurchaseNotFound("No such purchase.", field="id")
+    return purchase
+
+
+def ledger_sum(card: Card) -> Decimal:
+    return LedgerEntry.objects.filter(card=card).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def lots_sum(card: Card) -> Decimal:
+    return LedgerEntry.objects.filter(card=card, remaining__gt=0).aggregate(s=Sum("remaining"))["s"] or ZERO
+
+
+def card_ledger(*, business: Business, card: Card) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.for_business(business).filter(card=card).order_by("-created_at", "-id")
