@@ -26,6 +26,10 @@ class LoginForm(AuthenticationForm):
         "inactive": _("This account is disabled."),
     }
 
+    def clean_username(self) -> str:
+        # Addresses are stored in lower case; people type them as they like.
+        return str(self.cleaned_data.get("username") or "").strip().lower()
+
 
 class SignupForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))

@@ -43,6 +43,16 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     return render(request, "accounts/login.html", {"form": form}, status=429)
 
 
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
+    """The e-mail a login attempt is counted against (AXES_USERNAME_CALLABLE), case-folded.
+
+    Without it axes looked for the ``email`` field (our USERNAME_FIELD), found nothing and counted
+    every attempt from an address under one empty name; ``Anna@…`` and ``anna@…`` must count as one.
+    """
+    raw = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return str(raw).strip().lower() or None
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
