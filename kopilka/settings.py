@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "kopilka.customers",
     "kopilka.cards",
     "kopilka.loyalty",
+    "kopilka.pos",
+    "kopilka.messaging",
+    "kopilka.integrations",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,7 @@ class NavItem:
 SIDEBAR: list[NavItem] = [
     NavItem(_("Home"), "core:home", None, "home"),
     NavItem(_("Points of sale"), "accounts:pos_list", "points_of_sale", "map-pin"),
+    NavItem(_("Integrations"), "pos:api_keys", "integrations", "plug"),
     NavItem(_("Administrator actions"), "core:audit_log", "settings", "history"),
 ]
 

@@ -39,6 +39,7 @@ def jobs() -> list[Job]:
     from kopilka.accounts import tasks as accounts_tasks
     from kopilka.core import tasks as core_tasks
     from kopilka.loyalty import tasks as loyalty_tasks
+    from kopilka.pos import tasks as pos_tasks
 
     return [
         Job("accounts.prune_email_codes", timedelta(hours=1), accounts_tasks.prune_email_codes),
@@ -47,6 +48,7 @@ def jobs() -> list[Job]:
         Job("loyalty.activate_due_points", timedelta(minutes=5), loyalty_tasks.activate_due_points),
         Job("loyalty.expire_due_points", timedelta(minutes=15), loyalty_tasks.expire_due_points),
         Job("loyalty.recalculate_levels", timedelta(hours=1), loyalty_tasks.recalculate_levels),
+        Job("pos.prune_idempotency_records", timedelta(hours=1), pos_tasks.prune_idempotency_records),
     ]
 
 

@@ -21,6 +21,8 @@ from kopilka.accounts.models import Business, Invitation, Membership, PointOfSal
 from kopilka.core.access import access_of
 from kopilka.core.permissions import SECTIONS
 from kopilka.core.tenancy import SESSION_KEY
+from kopilka.pos import services as pos_services
+from kopilka.pos.models import ApiKey
 from tests.conftest import client_for, owner_of
 from tests.core.url_walk import Route, walk
 
@@ -51,6 +53,7 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "role_id": lambda a: a.role.pk,
     "member_id": lambda a: a.member.pk,
     "invitation_id": lambda a: a.invitation.pk,
+    "key_id": lambda a: ApiKey.objects.get(business=a.business).pk,
 }
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
@@ -118,6 +121,7 @@ def victim(make_business, make_member) -> Victim:  # type: ignore[no-untyped-def
         actor=owner,
     )
     token = issued.link.rstrip("/").rsplit("/", 1)[-1]
+    pos_services.create_api_key(business=business, name="Alphasecret till key", point_of_sale=pos, actor=owner)
     return Victim(business, pos, role, member, issued.invitation, token)
 
 
@@ -246,6 +250,9 @@ PUBLIC_PAGES = {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
     "accounts:invitation",
+    "api:openapi-json",  # the POS API's own documents; its routes need an API key ("api_key")
+    "api:openapi-view",
+    "api:api-root",
 }
 
 
@@ -256,7 +263,7 @@ def test_every_view_carries_an_access_mark() -> None:
 
     assert unmarked == []
     assert public == PUBLIC_PAGES
-    assert marks <= {"public", "owner", "member", "signed_in"} | {f"section:{s}" for s in SECTIONS}
+    assert marks <= {"public", "owner", "member", "signed_in", "api_key"} | {f"section:{s}" for s in SECTIONS}
 
 
 def test_guarded_pages_send_anonymous_visitors_to_login(client) -> None:  # type: ignore[no-untyped-def]
