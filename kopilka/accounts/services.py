@@ -287,7 +287,9 @@ def save_role(
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("This field is required.")})
-    if Role.objects.filter(business=business, name__iexact=name).exclude(pk=role.pk).exists():
+    # Compared in Python: SQLite's case-insensitive match folds ASCII letters only («Бариста» ≠ «БАРИСТА»).
+    others = Role.objects.filter(business=business).exclude(pk=role.pk).values_list("name", flat=True)
+    if any(other.casefold() == name.casefold() for other in others):
         raise ValidationError({"name": _("A role with this name already exists.")})
     before = None if creating else {"name": role.name, "permissions": role.permissions}
     role.name = name
