@@ -90,7 +90,7 @@ def prepare(customers: int) -> None:
                 )  # fmt: skip
                 for card in cards
             )
-    _psql(f"VACUUM ANALYZE", db=DB)
+    _psql("VACUUM ANALYZE", db=DB)
 
 
 def _worker(seconds: float, customers: int, seed: int, results: mp.Queue) -> None:  # type: ignore[type-arg]
