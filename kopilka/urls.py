@@ -6,6 +6,7 @@ from kopilka.core.access import public
 urlpatterns = [
     path("", include("kopilka.core.urls")),
     path("", include("kopilka.accounts.urls")),
+    path("", include("kopilka.loyalty.urls")),
     path("", include("kopilka.pos.urls")),
     path("api/v1/", include("kopilka.pos.api_urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),

@@ -23,6 +23,10 @@ class NavItem:
 
 SIDEBAR: list[NavItem] = [
     NavItem(_("Home"), "core:home", None, "home"),
+    NavItem(_("Clients"), "loyalty:client_list", "clients", "users"),
+    NavItem(_("Transactions"), "loyalty:transaction_list", "transactions", "receipt"),
+    NavItem(_("Loyalty"), "loyalty:template_list", "loyalty", "id"),
+    NavItem(_("Mechanic type"), "loyalty:mechanic_list", "loyalty", "adjustments"),
     NavItem(_("Points of sale"), "accounts:pos_list", "points_of_sale", "map-pin"),
     NavItem(_("Integrations"), "pos:api_keys", "integrations", "plug"),
     NavItem(_("Administrator actions"), "core:audit_log", "settings", "history"),

@@ -24,6 +24,7 @@ from kopilka.core.tenancy import SESSION_KEY
 from kopilka.pos import services as pos_services
 from kopilka.pos.models import ApiKey
 from tests.conftest import client_for, owner_of
+from tests.core.loyalty_objects import loyalty_of
 from tests.core.url_walk import Route, walk
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,11 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "role_id": lambda a: a.role.pk,
     "member_id": lambda a: a.member.pk,
     "invitation_id": lambda a: a.invitation.pk,
+    "mechanic_id": lambda a: loyalty_of(a).mechanic.pk,
+    "template_id": lambda a: loyalty_of(a).template.pk,
+    "group_id": lambda a: loyalty_of(a).group.pk,
+    "customer_id": lambda a: loyalty_of(a).customer.pk,
+    "card_id": lambda a: loyalty_of(a).card.pk,
     "key_id": lambda a: ApiKey.objects.get(business=a.business).pk,
 }
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
