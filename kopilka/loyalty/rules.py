@@ -29,6 +29,13 @@ def q(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def cents(value: object) -> Decimal:
+    """An aggregate from the database as exact cents (SQLite sums decimals as floats; NULL → 0.00)."""
+    if value is None:
+        return ZERO
+    return q(Decimal(str(value)))
+
+
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     return q(amount * percent / HUNDRED)
 

@@ -10,6 +10,7 @@ from kopilka.accounts.models import Business
 from kopilka.cards.models import Card
 from kopilka.loyalty.errors import CardNotFound, PurchaseNotFound, ValidationFailed
 from kopilka.loyalty.models import LedgerEntry, Purchase
+from kopilka.loyalty.rules import cents
 
 ZERO = Decimal("0.00")
 
@@ -58,11 +59,11 @@ def purchase_by_public_id(*, business: Business, public_id: str) -> Purchase:
 
 
 def ledger_sum(card: Card) -> Decimal:
-    return LedgerEntry.objects.filter(card=card).aggregate(s=Sum("amount"))["s"] or ZERO
+    return cents(LedgerEntry.objects.filter(card=card).aggregate(s=Sum("amount"))["s"])
 
 
 def lots_sum(card: Card) -> Decimal:
-    return LedgerEntry.objects.filter(card=card, remaining__gt=0).aggregate(s=Sum("remaining"))["s"] or ZERO
+    return cents(LedgerEntry.objects.filter(card=card, remaining__gt=0).aggregate(s=Sum("remaining"))["s"])
 
 
 def card_ledger(*, business: Business, card: Card) -> QuerySet[LedgerEntry]:

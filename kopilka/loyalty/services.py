@@ -304,12 +304,14 @@ def _quote_from(pricing: rules.Pricing, stamps: int) -> Quote:
 
 def effective_state(card: Card, business: Business, now: datetime) -> tuple[Decimal, Level | None]:
     """The balance and level the card would have after ``settle`` and the monthly roll — without writing."""
-    due_pending = PendingAccrual.objects.filter(card=card, entry__isnull=True, available_at__lte=now).aggregate(
-        s=Sum(F("amount") - F("taken_back"))
-    )["s"] or ZERO
-    due_expiry = LedgerEntry.objects.filter(card=card, remaining__gt=0, expires_at__lte=now).aggregate(
-        s=Sum("remaining")
-    )["s"] or ZERO
+    due_pending = rules.cents(
+        PendingAccrual.objects.filter(card=card, entry__isnull=True, available_at__lte=now).aggregate(
+            s=Sum(F("amount") - F("taken_back"))
+        )["s"]
+    )
+    due_expiry = rules.cents(
+        LedgerEntry.objects.filter(card=card, remaining__gt=0, expires_at__lte=now).aggregate(s=Sum("remaining"))["s"]
+    )
     balance = card.balance + due_pending - due_expiry
     level = card.level
     if not card.level_locked and card.template.mechanic is not None:
@@ -602,8 +604,8 @@ def refund_purchase(
             purchase_amount=purchase.amount, points_redeemed=purchase.points_redeemed,
             points_accrued=purchase.points_accrued, payable=purchase.payable,
             refunded_before=purchase.refunded_amount, refund_amount=parsed_amount,
-            returned_before=before["returned"] or ZERO, taken_back_before=before["taken"] or ZERO,
-            payable_before=before["payable"] or ZERO,
+            returned_before=rules.cents(before["returned"]), taken_back_before=rules.cents(before["taken"]),
+            payable_before=rules.cents(before["payable"]),
         )  # fmt: skip
         refund = Refund.objects.create(
             business=business, public_id=_public_id("ref"), purchase=purchase, amount=parsed_amount,
@@ -630,12 +632,12 @@ def refund_purchase(
                 key=lambda lot: (lot.expires_at is not None, -(lot.expires_at.timestamp() if lot.expires_at else 0),
                                  -lot.pk),
             )  # fmt: skip
-            spent_by_lot = {s["lot_id"]: s["total"] for s in spent}
+            spent_by_lot = {s["lot_id"]: rules.cents(s["total"]) for s in spent}
             parts: list[tuple[LedgerEntry, Decimal]] = []
             for lot in order:
                 if need <= 0:
                     break
-                open_amount = spent_by_lot[lot.pk] + (returned.get(lot.pk) or ZERO)
+                open_amount = spent_by_lot[lot.pk] + rules.cents(returned.get(lot.pk))
                 take = min(need, open_amount)
                 if take <= 0:
                     continue
@@ -669,7 +671,7 @@ def refund_purchase(
             forgiven_before = purchase.refunds.exclude(pk=refund.pk).aggregate(s=Sum("points_forgiven_expired"))["s"]
             own_left = sum((lot.remaining for lot in own), ZERO)
             from_own = min(need, own_left)
-            forgive = min(need - from_own, (burnt or ZERO) - (forgiven_before or ZERO))
+            forgive = min(need - from_own, rules.cents(burnt) - rules.cents(forgiven_before))
             refund.points_forgiven_expired = max(forgive, ZERO)
             from_balance = min(need - refund.points_forgiven_expired, card.balance)
             if from_balance > 0:
