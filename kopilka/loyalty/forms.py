@@ -97,6 +97,15 @@ class CardTemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["mechanic"].queryset = Mechanic.objects.filter(business=business)  # type: ignore[attr-defined]
         self.fields["stamps_per_purchase"].required = False
+        self.fields["stamps_required"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("stamps_required") is None:
+            data["stamps_required"] = 0
+        if data.get("stamps_per_purchase") is None:
+            data["stamps_per_purchase"] = 1
+        return data
 
 
 class ProductImportForm(forms.Form):

@@ -108,10 +108,13 @@ def clients(business: Business, filters: ClientFilters) -> QuerySet[Card]:
     if filters.search:
         term = filters.search.strip()
         digits = "".join(ch for ch in term if ch.isdigit())
-        q = Q(number=term) | Q(customer__first_name__icontains=term) | Q(customer__last_name__icontains=term)
-        parts = term.split()
-        if len(parts) == 2:
-            q |= Q(customer__first_name__icontains=parts[0], customer__last_name__icontains=parts[1])
+        q = Q(number=term)
+        # SQLite folds case of ASCII only: try the usual spellings of a Cyrillic name too.
+        for variant in {term, term.lower(), term.capitalize(), term.title()}:
+            q |= Q(customer__first_name__icontains=variant) | Q(customer__last_name__icontains=variant)
+            parts = variant.split()
+            if len(parts) == 2:
+                q |= Q(customer__first_name__icontains=parts[0], customer__last_name__icontains=parts[1])
         if len(digits) >= 4:
             q |= Q(customer__phone__contains=digits) | Q(number__startswith=digits)
             if digits.startswith("8") and len(digits) == 11:  # 8 999 … is how Russians often type +7 999 …
