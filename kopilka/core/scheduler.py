@@ -39,6 +39,7 @@ def jobs() -> list[Job]:
     from kopilka.accounts import tasks as accounts_tasks
     from kopilka.core import tasks as core_tasks
     from kopilka.loyalty import tasks as loyalty_tasks
+    from kopilka.integrations import tasks as integrations_tasks
     from kopilka.pos import tasks as pos_tasks
 
     return [
@@ -49,6 +50,8 @@ def jobs() -> list[Job]:
         Job("loyalty.expire_due_points", timedelta(minutes=15), loyalty_tasks.expire_due_points),
         Job("loyalty.recalculate_levels", timedelta(hours=1), loyalty_tasks.recalculate_levels),
         Job("pos.prune_idempotency_records", timedelta(hours=1), pos_tasks.prune_idempotency_records),
+        Job("integrations.dispatch_webhooks", timedelta(minutes=1), integrations_tasks.dispatch_webhooks),
+        Job("integrations.deliver_due_webhooks", timedelta(minutes=1), integrations_tasks.deliver_due_webhooks),
     ]
 
 

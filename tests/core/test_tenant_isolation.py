@@ -19,8 +19,11 @@ from django.utils.http import urlsafe_base64_encode
 from kopilka.accounts import services
 from kopilka.accounts.models import Business, Invitation, Membership, PointOfSale, Role, User
 from kopilka.core.access import access_of
+from kopilka.core.models import OutboxEvent
 from kopilka.core.permissions import SECTIONS
 from kopilka.core.tenancy import SESSION_KEY
+from kopilka.integrations import services as webhook_services
+from kopilka.integrations.models import WebhookDelivery, WebhookEndpoint
 from kopilka.pos import services as pos_services
 from kopilka.pos.models import ApiKey
 from tests.conftest import client_for, owner_of
@@ -60,6 +63,8 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "customer_id": lambda a: loyalty_of(a).customer.pk,
     "card_id": lambda a: loyalty_of(a).card.pk,
     "key_id": lambda a: ApiKey.objects.get(business=a.business).pk,
+    "endpoint_id": lambda a: WebhookEndpoint.objects.get(business=a.business).pk,
+    "delivery_id": lambda a: WebhookDelivery.objects.get(business=a.business).pk,
 }
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
@@ -128,6 +133,11 @@ def victim(make_business, make_member) -> Victim:  # type: ignore[no-untyped-def
     )
     token = issued.link.rstrip("/").rsplit("/", 1)[-1]
     pos_services.create_api_key(business=business, name="Alphasecret till key", point_of_sale=pos, actor=owner)
+    endpoint = webhook_services.create_webhook_endpoint(
+        business=business, url="https://alphasecret.test/hook", events=["*"], actor=owner
+    )
+    event = OutboxEvent.objects.create(business=business, name="points.changed", payload={})
+    WebhookDelivery.objects.create(business=business, endpoint=endpoint, event=event, event_type=event.name)
     return Victim(business, pos, role, member, issued.invitation, token)
 
 
