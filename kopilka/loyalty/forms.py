@@ -15,8 +15,6 @@ from kopilka.accounts.models import Business, PointOfSale
 from kopilka.cards.models import Card, CardTemplate
 from kopilka.loyalty.models import CouponGroup, LedgerEntry, Level, Mechanic
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -45,7 +43,7 @@ class MechanicForm(forms.ModelForm):
         labels = {"reset_monthly": _("Reset every month")}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for name in ("welcome_points", "referrer_points", "newcomer_points"):
             value = data.get(name)
             if value is not None and value < 0:
@@ -59,7 +57,8 @@ class LevelForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=_("Level"), max_length=100)
     threshold = forms.DecimalField(
-        label=_("Purchase sum from"), **MONEY, initial=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+        label=_("Purchase sum from"), max_digits=14, decimal_places=2, initial=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     accrual_percent = percent_field(_("Accrual %"))
     redeem_max_percent = percent_field(_("Redemption cap %"))
@@ -100,7 +99,7 @@ class CardTemplateForm(forms.ModelForm):
         self.fields["stamps_required"].required = False
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("stamps_required") is None:
             data["stamps_required"] = 0
         if data.get("stamps_per_purchase") is None:
@@ -145,7 +144,7 @@ class GenerateCodesForm(forms.Form):
 
 
 class CertificateForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), **MONEY, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     expires_on = forms.DateField(label=_("Valid until (inclusive)"), required=False, widget=DateInput())
 
     def expires_at(self) -> datetime | None:
@@ -188,7 +187,8 @@ class LevelChangeForm(forms.Form):
     def __init__(self, *args: Any, card: Card, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         mechanic_id = card.template.mechanic_id
-        self.fields["level"].queryset = Level.objects.filter(mechanic_id=mechanic_id).order_by("threshold")  # type: ignore[attr-defined]
+        levels = Level.objects.filter(mechanic_id=mechanic_id) if mechanic_id else Level.objects.none()
+        self.fields["level"].queryset = levels.order_by("threshold")  # type: ignore[attr-defined]
 
 
 class ClientFilterForm(forms.Form):

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,7 +99,7 @@ def mechanic_edit(request: HttpRequest, mechanic_id: int | None = None) -> HttpR
             )  # fmt: skip
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
-                level_errors = [str(m) for m in exc.error_dict.pop("levels", []) for m in m.messages]
+                level_errors = [str(msg) for err in exc.error_dict.pop("levels", []) for msg in err.messages]
                 if exc.error_dict:
                     _form_errors(form, exc)
             else:
@@ -459,7 +460,7 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
 
 @section_required("transactions")
 @require_GET
-def transaction_export(request: HttpRequest) -> HttpResponse:
+def transaction_export(request: HttpRequest) -> HttpResponseBase:
     form, filters = _transaction_filters(request)
     if request.GET and not form.is_valid():
         page = _page(request, queries.transactions(request.business, filters).none())  # type: ignore[attr-defined]
