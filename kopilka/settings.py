@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kopilka.pos",
     "kopilka.messaging",
     "kopilka.integrations",
+    "kopilka.enrollment",
 ]
 
 MIDDLEWARE = [

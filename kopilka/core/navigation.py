@@ -28,6 +28,11 @@ SIDEBAR: list[NavItem] = [
     NavItem(_("Loyalty"), "loyalty:template_list", "loyalty", "id"),
     NavItem(_("Mechanic type"), "loyalty:mechanic_list", "loyalty", "adjustments"),
     NavItem(_("Points of sale"), "accounts:pos_list", "points_of_sale", "map-pin"),
+    NavItem(_("Forms"), "enrollment:form_list", "forms", "forms"),
+    NavItem(_("Variables"), "enrollment:variable_list", "variables", "variable"),
+    NavItem("UTM", "enrollment:utm_list", "forms", "link"),
+    NavItem(_("Blacklist"), "enrollment:blacklist", "clients", "ban"),
+    NavItem(_("Deleted cards"), "enrollment:deleted_cards", "clients", "trash"),
     NavItem(_("Integrations"), "pos:api_keys", "integrations", "plug"),
     NavItem(_("Administrator actions"), "core:audit_log", "settings", "history"),
 ]
