@@ -33,10 +33,10 @@ def test_profile_edit_is_saved_and_audited(business, owner_client):  # type: ign
     assert (business.name, business.phone, business.city) == ("Кофейня Гамма", "+79991112233", "Казань")
     entry = AuditEntry.objects.get(business=business, action="business.updated")
     assert entry.actor.email == "alpha@example.com"
-    assert entry.changes() == [
+    assert sorted(entry.changes()) == [  # PostgreSQL's jsonb keeps its own key order
+        ("city", "", "Казань"),
         ("name", "Кофейня Альфа", "Кофейня Гамма"),
         ("phone", "", "+79991112233"),
-        ("city", "", "Казань"),
     ]
 
 
