@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from kopilka.core import selectors
 from kopilka.core.access import member_required, public, section_required
@@ -34,6 +34,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @public
-@require_GET
+@require_safe  # load balancers and uptime monitors often ask with HEAD
 def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
