@@ -502,6 +502,13 @@ def register_invited_user(
     return user
 
 
+def clear_login_failures(*, user: User) -> int:
+    """Lift a login lockout (django-axes) of this person, e.g. after they reset their password."""
+    from axes.utils import reset
+
+    return int(reset(username=user.email.lower()))
+
+
 def switch_business(*, user: User, business_id: int) -> Membership:
     membership = (
         Membership.objects.select_related("business").filter(user=user, business_id=business_id, is_active=True).first()

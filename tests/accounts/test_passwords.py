@@ -115,3 +115,21 @@ def test_any_member_may_change_their_own_password(business, make_member):  # typ
     assert response.status_code == 302
     cashier.user.refresh_from_db()
     assert cashier.user.check_password(NEW)
+
+
+def test_password_reset_lifts_a_login_lockout(business, client):  # type: ignore[no-untyped-def]
+    # The lockout message says "try again in 15 minutes or reset your password": resetting must help.
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": "alpha@example.com", "password": "wrong"})
+    assert (
+        client.post(reverse("accounts:login"), {"username": "alpha@example.com", "password": PASSWORD}).status_code
+        == 429
+    )
+    client.post(reverse("accounts:password_reset"), {"email": "alpha@example.com"})
+    set_url = client.get(_reset_link(), follow=True).redirect_chain[-1][0]
+    client.post(set_url, {"new_password1": NEW, "new_password2": NEW})
+
+    response = client.post(reverse("accounts:login"), {"username": "alpha@example.com", "password": NEW})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:home")

@@ -218,6 +218,15 @@ class PasswordResetView(auth_views.PasswordResetView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's view; a new password also lifts a login lockout ("…or reset your password")."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.clear_login_failures(user=form.user)
+        return response
+
+
 # Password reset by e-mail link ("Забыли пароль?") — Django's views with our templates.
 _reset = {
     "password_reset": PasswordResetView.as_view(
@@ -227,7 +236,7 @@ _reset = {
         success_url=reverse_lazy("accounts:password_reset_done"),
     ),
     "password_reset_done": auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
-    "password_reset_confirm": auth_views.PasswordResetConfirmView.as_view(
+    "password_reset_confirm": PasswordResetConfirmView.as_view(
         template_name="accounts/password_reset_confirm.html",
         success_url=reverse_lazy("accounts:password_reset_complete"),
     ),
