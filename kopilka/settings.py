@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kopilka.pos",
     "kopilka.messaging",
     "kopilka.integrations",
+    "kopilka.wallet",
     "kopilka.enrollment",
 ]
 
@@ -255,3 +256,11 @@ KOPILKA_EMAIL_CODE_TTL = timedelta(minutes=10)
 KOPILKA_EMAIL_CODE_MAX_ATTEMPTS = 5
 KOPILKA_EMAIL_CODE_RESEND_AFTER = timedelta(seconds=60)
 KOPILKA_INVITATION_TTL = timedelta(days=7)
+
+# Wallet: APNs host (tests point it at a local HTTP/2 fake), an optional CA file for it, Google's API.
+KOPILKA_APNS_URL = os.environ.get("KOPILKA_APNS_URL", "https://api.push.apple.com")
+KOPILKA_APNS_CA_FILE = os.environ.get("KOPILKA_APNS_CA_FILE", "")
+KOPILKA_GOOGLE_WALLET_URL = os.environ.get(
+    "KOPILKA_GOOGLE_WALLET_URL", "https://walletobjects.googleapis.com/walletobjects/v1"
+)
+KOPILKA_ENCRYPTION_KEY = os.environ.get("KOPILKA_ENCRYPTION_KEY", "")

@@ -74,4 +74,8 @@ def seed_accounts() -> Demo:
 
 def seed() -> Demo:
     """Everything of the demo; later capabilities add their parts after the accounts."""
-    return seed_accounts()
+    from kopilka.wallet.demo import seed_wallet
+
+    demo = seed_accounts()
+    seed_wallet(demo)
+    return demo

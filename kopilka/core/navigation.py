@@ -42,6 +42,7 @@ SETTINGS: list[NavItem] = [
     NavItem(_("Users"), "accounts:members", "settings"),
     NavItem(_("Roles"), "accounts:roles", "settings"),
     NavItem(_("Security"), "accounts:security", None),
+    NavItem(_("Certificate"), "wallet:certificates", "certificates"),
 ]
 
 

@@ -41,6 +41,7 @@ def jobs() -> list[Job]:
     from kopilka.loyalty import tasks as loyalty_tasks
     from kopilka.integrations import tasks as integrations_tasks
     from kopilka.pos import tasks as pos_tasks
+    from kopilka.wallet import tasks as wallet_tasks
 
     return [
         Job("accounts.prune_email_codes", timedelta(hours=1), accounts_tasks.prune_email_codes),
@@ -50,6 +51,7 @@ def jobs() -> list[Job]:
         Job("loyalty.expire_due_points", timedelta(minutes=15), loyalty_tasks.expire_due_points),
         Job("loyalty.recalculate_levels", timedelta(hours=1), loyalty_tasks.recalculate_levels),
         Job("pos.prune_idempotency_records", timedelta(hours=1), pos_tasks.prune_idempotency_records),
+        Job("wallet.process_updates", timedelta(minutes=1), wallet_tasks.process_wallet_updates),
         Job("integrations.dispatch_webhooks", timedelta(minutes=1), integrations_tasks.dispatch_webhooks),
         Job("integrations.deliver_due_webhooks", timedelta(minutes=1), integrations_tasks.deliver_due_webhooks),
     ]

@@ -26,6 +26,7 @@ from kopilka.integrations import services as webhook_services
 from kopilka.integrations.models import WebhookDelivery, WebhookEndpoint
 from kopilka.pos import services as pos_services
 from kopilka.pos.models import ApiKey
+from kopilka.wallet import services as wallet_services
 from tests.conftest import client_for, owner_of
 from tests.core.loyalty_objects import loyalty_of
 from tests.core.url_walk import Route, walk
@@ -69,6 +70,11 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
     "uidb64": lambda a: urlsafe_base64_encode(force_bytes(a.member.user.pk)),
+    # Apple's pass web service: the serial and download token of A's card; a device id is the caller's own.
+    "device_id": lambda a: "alphasecretdevice0001",
+    "pass_type_id": lambda a: "pass.test.alphasecret",
+    "serial_number": lambda a: wallet_services.ensure_pass_state(loyalty_of(a).card).serial_number,
+    "pass_token": lambda a: wallet_services.ensure_pass_state(loyalty_of(a).card).download_token,
 }
 
 # URL name → why it cannot be exercised here (none yet).
@@ -279,6 +285,11 @@ PUBLIC_PAGES = {
     "api:openapi-json",  # the POS API's own documents; its routes need an API key ("api_key")
     "api:openapi-view",
     "api:api-root",
+    "wallet:registration",  # Apple's pass web service: the pass's authenticationToken is checked inside
+    "wallet:serials",
+    "wallet:latest_pass",
+    "wallet:log",
+    "wallet:pass_download",  # the unguessable token in the link is the permission
 }
 
 

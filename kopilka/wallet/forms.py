@@ -1,0 +1,91 @@
+"""Cabinet forms of Настройки → Сертификат. Parsing happens in ``clean``: a bad upload saves nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+
+from kopilka.wallet import certificates
+from kopilka.wallet.models import WalletSettings
+
+MAX_UPLOAD = 256 * 1024
+
+
+def _read(upload: UploadedFile | None) -> bytes:
+    if upload is None:
+        return b""
+    if upload.size and upload.size > MAX_UPLOAD:
+        raise forms.ValidationError(_("The file is too large."))
+    return upload.read()
+
+
+class AppleCertificateForm(forms.Form):
+    certificate = forms.FileField(label=_("Pass certificate (.pem or .cer)"), required=False)
+    private_key = forms.FileField(label=_("Private key (.pem)"), required=False)
+    key_password = forms.CharField(label=_("Private key password"), required=False, widget=forms.PasswordInput)
+    p12 = forms.FileField(label=_("Or a .p12 file with certificate and key"), required=False)
+    p12_password = forms.CharField(label=_(".p12 password"), required=False, widget=forms.PasswordInput)
+    wwdr = forms.FileField(label=_("Apple WWDR intermediate certificate"), required=False)
+
+    def __init__(self, *args: Any, current: WalletSettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current = current
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            p12 = _read(data.get("p12"))
+            extra: list[x509.Certificate] = []
+            if p12:
+                parsed, extra = certificates.from_p12(p12, (data.get("p12_password") or "").encode() or None)
+            else:
+                cert_bytes, key_bytes = _read(data.get("certificate")), _read(data.get("private_key"))
+                if not cert_bytes or not key_bytes:
+                    raise forms.ValidationError(_("Upload the certificate and its private key, or a .p12 file."))
+                parsed = certificates.from_pem(cert_bytes, key_bytes, (data.get("key_password") or "").encode() or None)
+            wwdr_bytes = _read(data.get("wwdr"))
+            candidates = [certificates.load_certificate(wwdr_bytes)] if wwdr_bytes else list(extra)
+            if not wwdr_bytes and self.current is not None and self.current.apple_wwdr_pem:
+                candidates.append(certificates.load_certificate(self.current.apple_wwdr_pem.encode()))
+            intermediate = next((c for c in candidates if c.subject == parsed.certificate.issuer), None)
+            if intermediate is None:
+                raise forms.ValidationError(
+                    _("Upload the Apple WWDR intermediate certificate that issued this pass certificate.")
+                )
+            certificates.check_issuer(parsed.certificate, intermediate)
+        except certificates.CertificateError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        data["parsed"] = parsed
+        data["intermediate"] = intermediate
+        return data
+
+
+class GoogleSettingsForm(forms.Form):
+    issuer_id = forms.RegexField(label=_("Google issuer id"), regex=r"^\d{1,32}$", max_length=32,
+                                 error_messages={"invalid": _("The issuer id is a number.")})  # fmt: skip
+    service_account = forms.FileField(label=_("Service-account key (JSON)"), required=False)
+
+    def __init__(self, *args: Any, current: WalletSettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current = current
+
+    def clean_service_account(self) -> bytes:
+        raw = _read(self.cleaned_data.get("service_account"))
+        if raw:
+            try:
+                certificates.service_account(raw)
+            except certificates.CertificateError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        elif self.current is None or not self.current.google_key_encrypted:
+            raise forms.ValidationError(_("Upload the service-account key."))
+        return raw
+
+
+class OrganizationForm(forms.Form):
+    organization_name = forms.CharField(label=_("Organisation name"), max_length=200)

@@ -1,0 +1,304 @@
+"""Wallet verbs: store certificates, give each card its pass, register devices, build the pass."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from cryptography import x509
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.urls import reverse
+from django.utils import timezone
+
+from kopilka.accounts.models import Business, PointOfSale
+from kopilka.cards.models import Card
+from kopilka.core import audit
+from kopilka.core.links import absolute
+from kopilka.core.models import OutboxEvent
+from kopilka.wallet import certificates, pkpass, vault
+from kopilka.wallet.models import DeviceRegistration, PassState, WalletSettings
+
+TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length))
+
+
+# --- Settings (G4) ---------------------------------------------------------------------------------
+
+
+def wallet_settings_for(business: Business | int) -> WalletSettings | None:
+    business_id = business if isinstance(business, int) else business.pk
+    return WalletSettings.objects.filter(business_id=business_id).first()
+
+
+def _settings_row(business: Business) -> WalletSettings:
+    row, _ = WalletSettings.objects.get_or_create(business=business, defaults={"organization_name": business.name})
+    return row
+
+
+@transaction.atomic
+def save_apple_certificate(
+    *,
+    business: Business,
+    certificate: certificates.PassCertificate,
+    intermediate: x509.Certificate | None,
+    actor: Any = None,
+) -> WalletSettings:
+    """Store a checked pass certificate, its (encrypted) key and the WWDR certificate that issued it."""
+    if intermediate is not None:
+        certificates.check_issuer(certificate.certificate, intermediate)
+    row = _settings_row(business)
+    before = audit.snapshot(row, ["apple_pass_type_id", "apple_team_id", "apple_expires_at"])
+    row.apple_pass_type_id = certificate.pass_type_id
+    row.apple_team_id = certificate.team_id
+    row.apple_certificate_pem = certificate.certificate_pem().decode()
+    row.apple_key_encrypted = vault.encrypt(certificate.key_pem())
+    if intermediate is not None:
+        row.apple_wwdr_pem = intermediate.public_bytes(certificates.serialization.Encoding.PEM).decode()
+    row.apple_expires_at = certificate.expires_at
+    if not row.organization_name:
+        row.organization_name = certificate.organization or business.name
+    row.save()
+    audit.record(business=business, actor=actor, action="wallet.apple_certificate", obj=row, before=before,
+                 after=audit.snapshot(row, ["apple_pass_type_id", "apple_team_id", "apple_expires_at"]))  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def save_google_settings(
+    *, business: Business, issuer_id: str, service_account_json: bytes | None = None, actor: Any = None
+) -> WalletSettings:
+    row = _settings_row(business)
+    before = audit.snapshot(row, ["google_issuer_id", "google_service_account_email"])
+    row.google_issuer_id = issuer_id.strip()
+    if service_account_json:
+        account = certificates.service_account(service_account_json)
+        row.google_service_account_email = account.client_email
+        row.google_key_encrypted = vault.encrypt(service_account_json)
+    row.save()
+    audit.record(business=business, actor=actor, action="wallet.google_settings", obj=row, before=before,
+                 after=audit.snapshot(row, ["google_issuer_id", "google_service_account_email"]))  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def save_organization_name(*, business: Business, name: str, actor: Any = None) -> WalletSettings:
+    row = _settings_row(business)
+    before = {"organization_name": row.organization_name}
+    row.organization_name = name.strip()
+    row.save(update_fields=["organization_name", "updated_at"])
+    audit.record(business=business, actor=actor, action="wallet.organization_name", obj=row, before=before,
+                 after={"organization_name": row.organization_name})  # fmt: skip
+    OutboxEvent.objects.create(business=business, name="wallet.design_changed", payload={})
+    return row
+
+
+@lru_cache(maxsize=256)
+def _signer(settings_id: int, updated_at: datetime, cert_pem: str, key_token: str, wwdr_pem: str) -> pkpass.Signer:
+    """Parsing and decrypting once per settings version: keys are costly to load."""
+    certificate = certificates.load_certificate(cert_pem.encode())
+    key = certificates.load_private_key(vault.decrypt(key_token))
+    intermediate = certificates.load_certificate(wwdr_pem.encode()) if wwdr_pem else None
+    return pkpass.Signer(certificate=certificate, key=key, intermediate=intermediate)
+
+
+def signer_for(row: WalletSettings) -> pkpass.Signer:
+    return _signer(row.pk, row.updated_at, row.apple_certificate_pem, row.apple_key_encrypted, row.apple_wwdr_pem)
+
+
+@lru_cache(maxsize=256)
+def _account(settings_id: int, updated_at: datetime, key_token: str) -> certificates.ServiceAccount:
+    return certificates.service_account(vault.decrypt(key_token))
+
+
+def service_account_for(row: WalletSettings) -> certificates.ServiceAccount:
+    return _account(row.pk, row.updated_at, row.google_key_encrypted)
+
+
+def expiry_warning(row: WalletSettings | None, now: datetime | None = None) -> bool:
+    """Warn from two weeks before the Apple certificate expires (and after)."""
+    if row is None or row.apple_expires_at is None:
+        return False
+    now = now or timezone.now()
+    return (row.apple_expires_at - now).days < 14
+
+
+# --- The pass of a card -------------------------------------------------------------------------------
+
+
+def new_tag(previous: int = 0) -> int:
+    """Microseconds since the epoch, strictly above ``previous``: a tag that only grows."""
+    return max(time.time_ns() // 1000, previous + 1)
+
+
+def ensure_pass_state(card: Card) -> PassState:
+    state = PassState.objects.filter(card=card).first()
+    if state is not None:
+        return state
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return PassState.objects.create(
+                business_id=card.business_id,
+                card=card,
+                serial_number=_random(24),
+                authentication_token=_random(32),
+                download_token=_random(40),
+                tag=new_tag(),
+                updated_at=now,
+            )
+    except IntegrityError:  # created concurrently
+        return PassState.objects.get(card=card)
+
+
+def apple_pass_url(card: Card) -> str | None:
+    """The public download link of the card's signed pass; None while the business has no certificate."""
+    row = wallet_settings_for(card.business_id)
+    if row is None or not row.has_apple:
+        return None
+    state = ensure_pass_state(card)
+    return absolute(reverse("wallet:pass_download", kwargs={"pass_token": state.download_token}))
+
+
+def google_save_url(card: Card) -> str | None:
+    """``https://pay.google.com/gp/v/save/<jwt>``; None while the business has no Google settings."""
+    from kopilka.wallet import google
+
+    row = wallet_settings_for(card.business_id)
+    if row is None or not row.has_google:
+        return None
+    return google.save_url(card, row)
+
+
+def web_service_url() -> str:
+    return absolute("/wallet/")
+
+
+def _locations(business_id: int) -> tuple[pkpass.Location, ...]:
+    points = PointOfSale.objects.filter(
+        business_id=business_id, is_active=True, latitude__isnull=False, longitude__isnull=False
+    ).order_by("id")[: pkpass.MAX_LOCATIONS]
+    return tuple(pkpass.Location(float(p.latitude), float(p.longitude), p.name) for p in points)  # type: ignore[arg-type]
+
+
+def pass_data(card: Card, state: PassState, row: WalletSettings) -> pkpass.PassData:
+    template = card.template
+    business = card.business
+    customer = card.customer
+    design: dict[str, Any] = getattr(template, "design", None) or {}
+    return pkpass.PassData(
+        serial_number=state.serial_number,
+        authentication_token=state.authentication_token,
+        web_service_url=web_service_url(),
+        pass_type_id=row.apple_pass_type_id,
+        team_id=row.apple_team_id,
+        organization_name=row.organization_name or business.name,
+        description=template.name,
+        template_type=template.type,
+        card_number=card.number,
+        barcode_payload=card.barcode_payload,
+        customer_name=f"{customer.first_name} {customer.last_name}".strip(),
+        balance=card.balance or Decimal(0),
+        level_name=card.level.name if card.level_id else "",  # type: ignore[union-attr]
+        stamps=card.stamps,
+        stamps_required=template.stamps_required,
+        stamp_reward=template.stamp_reward,
+        referral_code=card.referral_code,
+        business_phone=business.phone,
+        business_address=business.address,
+        background=pkpass.parse_hex(design.get("background"), (32, 33, 36)),
+        foreground=pkpass.parse_hex(design.get("foreground"), (255, 255, 255)),
+        label=pkpass.parse_hex(design.get("label"), (255, 196, 0)),
+        locations=_locations(card.business_id),
+        voided=card.status in (Card.Status.BLOCKED, Card.Status.DELETED),
+    )
+
+
+def build_card_pass(card: Card, state: PassState | None = None, row: WalletSettings | None = None) -> bytes:
+    row = row or wallet_settings_for(card.business_id)
+    if row is None or not row.has_apple:
+        raise LookupError("the business has no Apple pass certificate")
+    state = state or ensure_pass_state(card)
+    return pkpass.build(pass_data(card, state, row), signer_for(row))
+
+
+# --- Apple web service --------------------------------------------------------------------------------
+
+
+def register_device(*, state: PassState, device_library_identifier: str, push_token: str) -> bool:
+    """True when the device is new for this pass (201), False when it was registered already (200)."""
+    with transaction.atomic():
+        registration, created = DeviceRegistration.objects.get_or_create(
+            pass_state=state,
+            device_library_identifier=device_library_identifier,
+            defaults={"business_id": state.business_id, "push_token": push_token},
+        )
+        if not created and registration.push_token != push_token:
+            registration.push_token = push_token
+            registration.save(update_fields=["push_token"])
+        if created:
+            OutboxEvent.objects.create(
+                business_id=state.business_id,
+                name="card.installed",
+                payload={"card_id": state.card_id, "serial_number": state.serial_number, "wallet": "apple"},
+            )
+    return created
+
+
+def unregister_device(*, state: PassState, device_library_identifier: str) -> bool:
+    with transaction.atomic():
+        deleted, _ = DeviceRegistration.objects.filter(
+            pass_state=state, device_library_identifier=device_library_identifier
+        ).delete()
+        if deleted:
+            _removed_if_last(state)
+    return bool(deleted)
+
+
+def _removed_if_last(state: PassState) -> None:
+    if not DeviceRegistration.objects.filter(pass_state=state).exists():
+        OutboxEvent.objects.create(
+            business_id=state.business_id,
+            name="card.removed",
+            payload={"card_id": state.card_id, "serial_number": state.serial_number, "wallet": "apple"},
+        )
+
+
+def drop_push_token(*, registration_id: int) -> None:
+    """APNs said the token is gone (410): forget the registration as if the device unregistered."""
+    with transaction.atomic():
+        registration = DeviceRegistration.objects.filter(pk=registration_id).select_related("pass_state").first()
+        if registration is None:
+            return
+        registration.delete()
+        _removed_if_last(registration.pass_state)
+
+
+def updated_serials(*, device_library_identifier: str, pass_type_id: str, since: int | None) -> tuple[list[str], int]:
+    states = PassState.objects.filter(
+        registrations__device_library_identifier=device_library_identifier,
+        business__in=WalletSettings.objects.filter(apple_pass_type_id=pass_type_id).values("business"),
+    ).distinct()
+    if since is not None:
+        states = states.filter(tag__gt=since)
+    rows = list(states.values_list("serial_number", "tag"))
+    return [serial for serial, _ in rows], max((tag for _, tag in rows), default=0)
+
+
+def mark_updated(state_ids: list[int]) -> None:
+    """Bump the tag and the modification time of these passes (one UPDATE per pass, in id order)."""
+    if not state_ids:
+        return
+    now = timezone.now()
+    stamp = new_tag()
+    PassState.objects.filter(pk__in=sorted(set(state_ids))).update(
+        updated_at=now, tag=Greatest(F("tag") + 1, Value(stamp))
+    )
