@@ -72,6 +72,15 @@ def _today(business: Business, now: datetime) -> date:
     return timezone.localtime(now, zoneinfo.ZoneInfo(business.time_zone)).date()
 
 
+def _when(now: datetime | None) -> datetime:
+    current = timezone.now()
+    if now is None:
+        return current
+    if now > current:
+        raise ValidationFailed(_("The time of an operation cannot be in the future."), field="now")
+    return now
+
+
 def _check_card(business: Business, card: Card, *, for_points: bool = True) -> None:
     if card.business_id != business.pk:
         raise CardNotFound(_("No such card."), field="card")
@@ -92,7 +101,11 @@ def _lock_card(business: Business, card: Card, *, for_points: bool = True) -> Ca
 def _levels(mechanic: Mechanic | None) -> list[tuple[Decimal, Level]]:
     if mechanic is None:
         return []
-    return [(lvl.threshold, lvl) for lvl in mechanic.levels.all()]
+    cached: list[tuple[Decimal, Level]] | None = getattr(mechanic, "_kopilka_levels", None)
+    if cached is None:
+        cached = [(lvl.threshold, lvl) for lvl in mechanic.levels.all()]
+        mechanic._kopilka_levels = cached  # type: ignore[attr-defined]  # once per loaded mechanic
+    return cached
 
 
 def terms_for(card: Card, level: Level | None = None) -> rules.Terms:
@@ -184,7 +197,11 @@ def _parse_redeem(value: Any) -> Decimal | str | None:
 
 def _lines(business: Business, items: list[_ItemIn]) -> list[rules.LineIn]:
     skus = {it.sku for it in items if it.sku}
-    products = {p.sku: p for p in Product.objects.filter(business=business, sku__in=skus).select_related("category")}
+    products = (
+        {p.sku: p for p in Product.objects.filter(business=business, sku__in=skus).select_related("category")}
+        if skus
+        else {}
+    )
     lines = []
     for i, it in enumerate(items):
         product = products.get(it.sku) if it.sku else None
@@ -216,6 +233,8 @@ def _lines(business: Business, items: list[_ItemIn]) -> list[rules.LineIn]:
 
 def _valid_coupons(business: Business, card: Card, codes: Sequence[str], now: datetime, *, lock: bool) -> list[Coupon]:
     cleaned = [str(c).strip().upper() for c in codes or ()]
+    if not cleaned:
+        return []
     if len(set(cleaned)) != len(cleaned):
         raise ValidationFailed(_("The same coupon is given twice."), field="coupons")
     qs = Coupon.objects.filter(business=business, code__in=cleaned).select_related("group")
@@ -388,12 +407,14 @@ def confirm_purchase(
     point_of_sale: PointOfSale | None = None,
     receipt_id: str,
     idempotency_key: str = "",
+    now: datetime | None = None,
     actor: Any = None,
 ) -> Purchase:
     """Apply the discount, redeem and accrue points, redeem coupons, add stamps — in one transaction.
 
     Idempotent by ``receipt_id`` per point of sale: the same receipt with the same body (and the same
     idempotency key) returns the purchase made the first time; anything else is IdempotencyConflict.
+    ``now`` backdates the purchase (imports of history, the demo); it must not be in the future.
     """
     receipt_id = (receipt_id or "").strip()
     if not receipt_id or len(receipt_id) > 128:
@@ -425,7 +446,7 @@ def confirm_purchase(
                 field="receipt_id",
             )
         _check_card(business, card)
-        now = timezone.now()
+        now = _when(now)
         _roll_period(card, business, now)
         _update_level(card)
         settled = ledger.settle(card, now)
@@ -558,6 +579,7 @@ def refund_purchase(
     amount: Decimal | str | None = None,
     items: Sequence[Mapping[str, Any]] | None = None,
     idempotency_key: str = "",
+    now: datetime | None = None,
     actor: Any = None,
 ) -> Refund:
     """Return redeemed points and take back accrued points in proportion to the share of the check.
@@ -591,7 +613,7 @@ def refund_purchase(
             raise RefundExceedsPurchase(
                 _("Only %(left)s of this purchase is left to refund.") % {"left": left}, field="amount"
             )
-        now = timezone.now()
+        now = _when(now)
         settled = ledger.settle(card, now)
         _roll_period(card, business, now)
         _update_level(card)
