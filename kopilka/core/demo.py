@@ -74,8 +74,10 @@ def seed_accounts() -> Demo:
 
 def seed() -> Demo:
     """Everything of the demo; later capabilities add their parts after the accounts."""
+    from kopilka.loyalty.demo import seed_loyalty
     from kopilka.wallet.demo import seed_wallet
 
     demo = seed_accounts()
+    seed_loyalty(demo)
     seed_wallet(demo)
     return demo
