@@ -16,12 +16,12 @@ from kopilka.loyalty.models import Coupon, GiftCertificate, Purchase
 
 def cards_for_update(card_ids: Iterable[int]) -> dict[int, Card]:
     ids = sorted({i for i in card_ids if i is not None})
-    rows = Card.objects.select_for_update(of=("self",)).filter(pk__in=ids).select_related("template__mechanic").order_by("pk")
+    rows = Card.objects.select_for_update(of=("self",)).filter(pk__in=ids).select_related("template__mechanic", "level").order_by("pk")
     return {card.pk: card for card in rows}
 
 
 def card_for_update(card_id: int) -> Card:
-    return Card.objects.select_for_update(of=("self",)).select_related("template__mechanic").get(pk=card_id)
+    return Card.objects.select_for_update(of=("self",)).select_related("template__mechanic", "level").get(pk=card_id)
 
 
 def purchase_for_update(purchase_id: int) -> Purchase:
