@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -299,6 +299,9 @@ def mark_updated(state_ids: list[int]) -> None:
         return
     now = timezone.now()
     stamp = new_tag()
+    # Last-Modified has whole seconds: a second change within the same second must still move it,
+    # or a device that fetched in between would get 304 for a pass that did change.
     PassState.objects.filter(pk__in=sorted(set(state_ids))).update(
-        updated_at=now, tag=Greatest(F("tag") + 1, Value(stamp))
+        updated_at=Greatest(Value(now), F("updated_at") + timedelta(seconds=1)),
+        tag=Greatest(F("tag") + 1, Value(stamp)),
     )

@@ -1,0 +1,131 @@
+"""A local HTTP/2 server over TLS standing in for APNs: it records pushes and answers per token.
+
+The server demands a client certificate issued by the given CA (as APNs demands the pass
+certificate), and records the UID of the certificate that connected.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    client_uid: str
+
+
+@dataclass
+class FakeAPNs:
+    server_cert: Path  # PEM with certificate and key
+    client_ca: Path  # PEM with the CA (and intermediate) that must have issued the client certificate
+    statuses: dict[str, int] = field(default_factory=dict)  # push token → status (default 200)
+    requests: list[Recorded] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(str(self.server_cert))
+        self._context.load_verify_locations(cafile=str(self.client_ca))
+        self._context.verify_mode = ssl.CERT_REQUIRED
+        self._context.set_alpn_protocols(["h2"])
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> FakeAPNs:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(raw,), daemon=True).start()
+
+    def _connection(self, raw: socket.socket) -> None:
+        try:
+            sock = self._context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            raw.close()
+            return
+        uid = ""
+        for rdn in (sock.getpeercert() or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "userId":
+                    uid = value
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        streams: dict[int, dict[str, Any]] = {}
+        sock.settimeout(0.5)
+        try:
+            while not self._stop.is_set():
+                try:
+                    data = sock.recv(65535)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        streams[event.stream_id] = {"headers": dict(event.headers), "body": b""}
+                    elif isinstance(event, h2.events.DataReceived):
+                        streams[event.stream_id]["body"] += event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        self._respond(conn, event.stream_id, streams.pop(event.stream_id), uid)
+                    elif isinstance(event, h2.events.ConnectionTerminated):
+                        return
+                sock.sendall(conn.data_to_send())
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            sock.close()
+
+    def _respond(self, conn: h2.connection.H2Connection, stream_id: int, stream: dict[str, Any], uid: str) -> None:
+        headers = stream["headers"]
+        path = headers.get(":path", "")
+        with self._lock:
+            self.requests.append(Recorded(headers.get(":method", ""), path, headers, stream["body"], uid))
+        token = path.rsplit("/", 1)[-1]
+        status = self.statuses.get(token, 200)
+        body = b""
+        if status == 410:
+            body = json.dumps({"reason": "Unregistered", "timestamp": 1700000000000}).encode()
+        elif status != 200:
+            body = json.dumps({"reason": "BadDeviceToken" if status == 400 else "InternalServerError"}).encode()
+        conn.send_headers(stream_id, [(":status", str(status)), ("apns-id", str(uuid.uuid4())),
+                                      ("content-length", str(len(body)))], end_stream=not body)  # fmt: skip
+        if body:
+            conn.send_data(stream_id, body, end_stream=True)

@@ -1,0 +1,121 @@
+"""Card changes reach the phones: the outbox consumer bumps passes and pushes over HTTP/2 to a fake APNs."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from kopilka.core import scheduler
+from kopilka.core.models import OutboxEvent
+from kopilka.wallet import certificates, services, updates
+from kopilka.wallet.models import DeviceRegistration, OutboxCursor, PassState
+from tests.wallet.apns_fake import FakeAPNs
+from tests.wallet.conftest import make_card
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def apns(wallet, settings, tmp_path):  # type: ignore[no-untyped-def]
+    chain = wallet.chain
+    server_cert, server_key = certificates.server_certificate(chain.root, chain.root_key)
+    server_pem = tmp_path / "apns-server.pem"
+    server_pem.write_bytes(
+        server_cert.public_bytes(serialization.Encoding.PEM)
+        + server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    )  # fmt: skip
+    client_ca = tmp_path / "apns-client-ca.pem"
+    client_ca.write_bytes(chain.pem(chain.root) + chain.pem(chain.intermediate))
+    with FakeAPNs(server_pem, client_ca) as fake:
+        settings.KOPILKA_APNS_URL = fake.url
+        settings.KOPILKA_APNS_CA_FILE = str(wallet.root_pem)
+        yield fake
+
+
+def _registered(state: PassState, device: str, token: str) -> None:
+    services.register_device(state=state, device_library_identifier=device, push_token=token)
+
+
+def test_points_change_pushes_every_device_with_the_pass_topic(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    _registered(state, "device1", "token1")
+    _registered(state, "device2", "token2")
+    untouched = services.ensure_pass_state(make_card(wallet.business, number="10000002", phone="+79990002222"))
+    _registered(untouched, "device3", "token3")
+    updates.run()  # drain the installs
+    tag_before = PassState.objects.get(pk=state.pk).tag
+    OutboxEvent.objects.create(business=wallet.business, name="points.changed", payload={"card_id": card.pk})
+
+    totals = updates.run()
+
+    assert totals["pushed"] == 2
+    assert sorted(r.path for r in apns.requests) == ["/3/device/token1", "/3/device/token2"]
+    for request in apns.requests:
+        assert request.method == "POST"
+        assert request.headers["apns-topic"] == wallet.pass_type_id
+        assert request.body == b"{}"
+        assert request.client_uid == wallet.pass_type_id  # authenticated with the pass certificate
+    assert PassState.objects.get(pk=state.pk).tag > tag_before
+    assert PassState.objects.get(pk=untouched.pk).tag == untouched.tag
+
+
+def test_each_event_is_handled_once(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    _registered(state, "device1", "token1")
+    OutboxEvent.objects.create(business=wallet.business, name="purchase.confirmed", payload={"card_id": card.pk})
+
+    first = updates.run()
+    second = updates.run()
+
+    assert (first["pushed"], second["pushed"]) == (1, 0)
+    assert len(apns.requests) == 1
+    assert OutboxCursor.objects.get(name="wallet").last_event_id == OutboxEvent.objects.latest("pk").pk
+
+
+def test_a_410_unregisters_the_device(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    _registered(state, "device1", "live-token")
+    _registered(state, "device2", "gone-token")
+    apns.statuses["gone-token"] = 410
+    OutboxEvent.objects.create(business=wallet.business, name="level.changed", payload={"card_id": card.pk})
+
+    totals = updates.run()
+
+    assert (totals["pushed"], totals["unregistered"]) == (1, 1)
+    assert list(DeviceRegistration.objects.values_list("push_token", flat=True)) == ["live-token"]
+    assert not OutboxEvent.objects.filter(name="card.removed").exists()
+
+    apns.statuses["live-token"] = 410
+    OutboxEvent.objects.create(business=wallet.business, name="points.changed", payload={"card_id": card.pk})
+    updates.run()
+
+    assert not DeviceRegistration.objects.exists()
+    assert OutboxEvent.objects.filter(name="card.removed", payload__card_id=card.pk).count() == 1
+
+
+def test_template_and_design_changes_update_every_card_of_it(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    _registered(state, "device1", "token1")
+    updates.run()
+    services.save_organization_name(business=wallet.business, name="Новое имя")
+    OutboxEvent.objects.create(business=wallet.business, name="template.updated",
+                               payload={"template_id": card.template_id})  # fmt: skip
+
+    totals = updates.run()
+
+    assert totals["passes"] == 1
+    assert totals["pushed"] == 1
+
+
+def test_other_events_push_nothing(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    _registered(state, "device1", "token1")
+    OutboxEvent.objects.create(business=wallet.business, name="webhook.whatever", payload={"card_id": card.pk})
+
+    totals = updates.run()
+
+    assert totals["pushed"] == 0
+    assert apns.requests == []
+
+
+def test_the_scheduler_runs_the_wallet_updates_every_minute() -> None:
+    job = next(j for j in scheduler.jobs() if j.name == "wallet.process_updates")
+
+    assert job.every.total_seconds() == 60
+    assert job.task.name == "process_wallet_updates"
