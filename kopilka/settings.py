@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kopilka.integrations",
     "kopilka.wallet",
     "kopilka.enrollment",
+    "kopilka.cashier",
 ]
 
 MIDDLEWARE = [

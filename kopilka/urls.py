@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("kopilka.accounts.urls")),
     path("", include("kopilka.loyalty.urls")),
     path("", include("kopilka.pos.urls")),
+    path("", include("kopilka.cashier.urls")),
     path("", include("kopilka.integrations.urls")),
     path("", include("kopilka.enrollment.urls")),
     path("", include("kopilka.wallet.urls")),

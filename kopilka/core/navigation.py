@@ -23,6 +23,7 @@ class NavItem:
 
 SIDEBAR: list[NavItem] = [
     NavItem(_("Home"), "core:home", None, "home"),
+    NavItem(_("Cashier"), "cashier:page", "cashier", "cash-register"),
     NavItem(_("Clients"), "loyalty:client_list", "clients", "users"),
     NavItem(_("Transactions"), "loyalty:transaction_list", "transactions", "receipt"),
     NavItem(_("Loyalty"), "loyalty:template_list", "loyalty", "id"),

@@ -27,6 +27,7 @@ from kopilka.integrations.models import WebhookDelivery, WebhookEndpoint
 from kopilka.pos import services as pos_services
 from kopilka.pos.models import ApiKey
 from kopilka.wallet import services as wallet_services
+from tests.cashier.objects import purchase_of
 from tests.conftest import client_for, owner_of
 from tests.core.loyalty_objects import loyalty_of
 from tests.core.url_walk import Route, walk
@@ -64,6 +65,7 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "customer_id": lambda a: loyalty_of(a).customer.pk,
     "card_id": lambda a: loyalty_of(a).card.pk,
     "key_id": lambda a: ApiKey.objects.get(business=a.business).pk,
+    "purchase_id": lambda a: purchase_of(a).pk,
     "endpoint_id": lambda a: WebhookEndpoint.objects.get(business=a.business).pk,
     "delivery_id": lambda a: WebhookDelivery.objects.get(business=a.business).pk,
 }
