@@ -19,6 +19,7 @@ EVENT_TYPES = [
     "certificate.issued",
     "certificate.spent",
     "ticket.checked_in",
+    "custom.event",
 ]
 
 

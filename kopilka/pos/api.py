@@ -100,4 +100,10 @@ def marked_urls(built: NinjaAPI) -> list[Any]:
     return patterns
 
 
-api = build_api()
+def _production_api() -> KopilkaAPI:
+    from kopilka.pos import endpoints
+
+    return build_api(("", endpoints.router))
+
+
+api = _production_api()

@@ -51,9 +51,8 @@ def idempotent(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         api_key: ApiKey = request.auth  # type: ignore[attr-defined]
         key = request.headers.get(HEADER)
-        if key is None:
-            with transaction.atomic():
-                return _run(view, request, args, kwargs)
+        if key is None:  # the service's own transaction is enough
+            return _call(view, request, args, kwargs)
         if not 1 <= len(key) <= 255:
             raise ApiError(
                 422, "validation_error", _("The Idempotency-Key header must be 1 to 255 characters long."),
@@ -87,6 +86,13 @@ def idempotent(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     # Ninja reads the view's signature; resolve its annotations here, in the view's own module.
     wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _call(view: Callable[..., HttpResponse], request: HttpRequest, args: Any, kwargs: Any) -> HttpResponse:
+    response = view(request, *args, **kwargs)
+    if not isinstance(response, HttpResponse):
+        raise TypeError(f"{view.__name__} must return an HttpResponse to be idempotent")
+    return response
 
 
 def _run(view: Callable[..., HttpResponse], request: HttpRequest, args: Any, kwargs: Any) -> HttpResponse:

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from kopilka.loyalty.errors import LoyaltyError
+
 logger = logging.getLogger("kopilka.pos.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -94,9 +96,15 @@ def problem_response(
     return response
 
 
+def _is_type_tag(part: Any) -> bool:
+    """Pydantic names the member of a union it tried (``str``, ``PhoneRef``, ``function-before[…]``)."""
+    text = str(part)
+    return text in {"str", "int", "float", "bool", "dict", "list", "none"} or text[:1].isupper() or "[" in text
+
+
 def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
     """``("body", "payload", "items", 0, "price")`` → ``"items.0.price"``; query/header/path keep their name."""
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if not _is_type_tag(p)]
     if parts and parts[0] == "body":
         parts = parts[2:] if len(parts) > 2 else parts[1:]
     elif parts and parts[0] in {"query", "path", "header", "cookie", "form"}:
@@ -107,6 +115,11 @@ def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [{"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors]
     return problem_response(422, "validation_error", _("The request has invalid fields."), errors=errors)
+
+
+def _loyalty_error(request: HttpRequest, exc: LoyaltyError) -> HttpResponse:
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return problem_response(exc.status, exc.code, exc.message, errors=errors)
 
 
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -153,3 +166,4 @@ def install_handlers(api: NinjaAPI) -> None:
     add(AuthorizationError, _authorization)
     add(ValidationError, _validation)
     add(ApiError, _api_error)
+    add(LoyaltyError, _loyalty_error)
