@@ -42,7 +42,9 @@ class VariableForm(forms.Form):
     key = forms.CharField(label=_("Key"), max_length=40, help_text=_("Used in texts as {{key}}."))
     label = forms.CharField(label=_("Label"), max_length=100)
     type = forms.ChoiceField(label=_("Type"), choices=Variable.Type.choices)
-    choices = forms.CharField(label=_("Choices (one per line)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    choices = forms.CharField(
+        label=_("Choices (one per line)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def clean_choices(self) -> list[str]:
         return [line.strip() for line in (self.cleaned_data.get("choices") or "").splitlines() if line.strip()]
@@ -256,16 +258,22 @@ def public_form_class(business: Business, reg_form: RegistrationForm | None) -> 
         if key in custom:
             variable = custom[key]
             if variable.type == Variable.Type.NUMBER:
-                fields[key] = forms.DecimalField(label=variable.label, required=required, max_digits=14, decimal_places=4)
+                fields[key] = forms.DecimalField(
+                    label=variable.label, required=required, max_digits=14, decimal_places=4
+                )
             elif variable.type == Variable.Type.DATE:
-                fields[key] = forms.DateField(label=variable.label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
+                fields[key] = forms.DateField(
+                    label=variable.label, required=required, widget=forms.DateInput(attrs={"type": "date"})
+                )
             elif variable.type == Variable.Type.CHOICE:
                 options = [("", "—"), *((c, c) for c in variable.choices)]
                 fields[key] = forms.ChoiceField(label=variable.label, required=required, choices=options)
             else:
                 fields[key] = forms.CharField(label=variable.label, required=required, max_length=200)
         elif key == "birth_date":
-            fields[key] = forms.DateField(label=labels[key], required=required, widget=forms.DateInput(attrs={"type": "date"}))
+            fields[key] = forms.DateField(
+                label=labels[key], required=required, widget=forms.DateInput(attrs={"type": "date"})
+            )
         elif key == "gender":
             fields[key] = forms.ChoiceField(label=labels[key], required=required, choices=Customer.Gender.choices)
         elif key == "email":
@@ -281,4 +289,3 @@ def public_form_class(business: Business, reg_form: RegistrationForm | None) -> 
         fields["consent_marketing"] = forms.BooleanField(label=marketing, required=False)
     attrs: dict[str, Any] = {**fields, "field_keys": [k for k in fields if not k.startswith("consent_")]}
     return type("PublicRegistrationForm", (PhoneForm,), attrs)
-

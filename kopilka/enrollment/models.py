@@ -190,7 +190,9 @@ class Consent(TenantModel):
         MARKETING = "marketing", _("Messages")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="consents")
-    template = models.ForeignKey("cards.CardTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template = models.ForeignKey(
+        "cards.CardTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     text = models.TextField()
     accepted_at = models.DateTimeField()
@@ -234,7 +236,9 @@ class PhoneVerification(TenantModel):
 
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     phone = models.CharField(max_length=20)
-    template = models.ForeignKey("cards.CardTemplate", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    template = models.ForeignKey(
+        "cards.CardTemplate", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     code_hash = models.CharField(max_length=128)
     data = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

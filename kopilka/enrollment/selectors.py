@@ -98,8 +98,16 @@ def is_blacklisted(*, business: Business, template: CardTemplate, phone: str) ->
 
 
 def journey_of(template: CardTemplate) -> TemplateJourney:
-    journey, _created = TemplateJourney.objects.get_or_create(template=template, defaults={"business_id": template.business_id})
+    journey, _created = TemplateJourney.objects.get_or_create(
+        template=template, defaults={"business_id": template.business_id}
+    )
     return journey
+
+
+def journey_settings(template: CardTemplate) -> TemplateJourney:
+    """The template's journey settings without writing (an unsaved default when there are none yet)."""
+    found = TemplateJourney.objects.filter(template=template).select_related("verification_design").first()
+    return found or TemplateJourney(template=template, business_id=template.business_id)
 
 
 def journey_url(template: CardTemplate) -> str:
@@ -182,9 +190,15 @@ def _installed_card_ids(business: Business, card_ids: set[int]) -> set[int]:
     if not card_ids:
         return set()
     found: set[int] = set()
-    for payload in OutboxEvent.objects.for_business(business).filter(name=INSTALLED_EVENT).values_list("payload", flat=True):
+    for payload in (
+        OutboxEvent.objects.for_business(business).filter(name=INSTALLED_EVENT).values_list("payload", flat=True)
+    ):
         card = payload.get("card") if isinstance(payload, dict) else None
-        card_id = card.get("id") if isinstance(card, dict) else (payload.get("card_id") if isinstance(payload, dict) else None)
+        card_id = (
+            card.get("id")
+            if isinstance(card, dict)
+            else (payload.get("card_id") if isinstance(payload, dict) else None)
+        )
         if isinstance(card_id, int) and card_id in card_ids:
             found.add(card_id)
     return found

@@ -63,7 +63,9 @@ class JourneyError(Exception):
 # --- Variables ------------------------------------------------------------------------------------------
 
 
-def save_variable(*, business: Business, data: dict[str, Any], variable: Variable | None = None, actor: Any) -> Variable:
+def save_variable(
+    *, business: Business, data: dict[str, Any], variable: Variable | None = None, actor: Any
+) -> Variable:
     key = (data.get("key") or "").strip()
     if not variables.KEY_RE.match(key):
         raise ValidationError({"key": _("Use lowercase Latin letters, digits and “_”, starting with a letter.")})
@@ -191,7 +193,9 @@ def save_registration_form(
 DESIGN_FIELDS = ["name", "background_color", "accent_color", "text_color", "title", "text", "thanks_text"]
 
 
-def save_design(*, business: Business, kind: str, data: dict[str, Any], design: PageDesign | None = None, actor: Any) -> PageDesign:
+def save_design(
+    *, business: Business, kind: str, data: dict[str, Any], design: PageDesign | None = None, actor: Any
+) -> PageDesign:
     errors: dict[str, list[ValidationError]] = {}
     known = variables.known_keys(business)
     for name in ("title", "text", "thanks_text"):
@@ -401,7 +405,9 @@ def start_verification(
         raise JourneyError(
             _("Sorry, we cannot issue a card to this phone number. Please contact the staff."), code="blacklisted"
         )
-    last = PhoneVerification.objects.filter(business=business, phone=phone, purpose=purpose, verified_at__isnull=True).first()
+    last = PhoneVerification.objects.filter(
+        business=business, phone=phone, purpose=purpose, verified_at__isnull=True
+    ).first()
     if last is not None and timezone.now() - last.sent_at < RESEND_AFTER:
         raise JourneyError(_("A code was sent less than a minute ago. Please wait."), code="too_early")
     _check_limits(phone=phone, ip=ip)
@@ -501,7 +507,9 @@ def complete_registration(*, verification: PhoneVerification, utm_link: UtmLink 
             changed.append("gender")
         if utm_link is not None and not customer.utm_source:
             customer.utm_source, customer.utm_medium, customer.utm_campaign = (
-                utm_link.source[:100], utm_link.medium[:100], utm_link.campaign[:100]
+                utm_link.source[:100],
+                utm_link.medium[:100],
+                utm_link.campaign[:100],
             )
             changed += ["utm_source", "utm_medium", "utm_campaign"]
         if changed:
@@ -520,7 +528,9 @@ def complete_registration(*, verification: PhoneVerification, utm_link: UtmLink 
     return Registration(card, created=True)
 
 
-def _record_consents(customer: Customer, template: CardTemplate, data: dict[str, Any], verification: PhoneVerification) -> None:
+def _record_consents(
+    customer: Customer, template: CardTemplate, data: dict[str, Any], verification: PhoneVerification
+) -> None:
     """The consents ticked in the form, with the time the form was sent (``accepted_at``) and the address."""
     try:
         accepted_at = datetime.fromisoformat(data["accepted_at"])

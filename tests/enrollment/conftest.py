@@ -30,9 +30,13 @@ def template(business) -> CardTemplate:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def reg_form(business, template) -> RegistrationForm:  # type: ignore[no-untyped-def]
     return RegistrationForm.objects.create(
-        business=business, template=template, name="Основная", title="Карта {{business_name}}",
+        business=business,
+        template=template,
+        name="Основная",
+        title="Карта {{business_name}}",
         fields=[{"key": "first_name", "required": True}, {"key": "birth_date", "required": False}],
-        terms_text="Я принимаю пользовательское соглашение", marketing_text="Согласен получать сообщения",
+        terms_text="Я принимаю пользовательское соглашение",
+        marketing_text="Согласен получать сообщения",
     )
 
 
@@ -53,7 +57,9 @@ def last_code(phone: str) -> str:
 def register(journey, reg_form) -> Callable[..., tuple[Client, object]]:  # type: ignore[no-untyped-def]
     """Fill the form (phone + name + consent) over the test client; returns the client and the response."""
 
-    def go(phone: str = "+79991234567", client: Client | None = None, query: str = "", **extra: str) -> tuple[Client, object]:
+    def go(
+        phone: str = "+79991234567", client: Client | None = None, query: str = "", **extra: str
+    ) -> tuple[Client, object]:
         client = client or Client()
         url = f"/j/{journey.token}/"
         client.get(url + query)

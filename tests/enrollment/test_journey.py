@@ -24,15 +24,20 @@ def test_form_page_shows_the_forms_fields_and_consents(client, journey, reg_form
     body = response.content.decode()
     assert response.status_code == 200
     assert f"Карта {business.name}" in body  # the title's {{business_name}} is rendered
-    assert 'name="first_name"' in body and 'name="birth_date"' in body and 'name="phone"' in body
-    assert "Я принимаю пользовательское соглашение" in body and "Согласен получать сообщения" in body
+    assert 'name="first_name"' in body
+    assert 'name="birth_date"' in body
+    assert 'name="phone"' in body
+    assert "Я принимаю пользовательское соглашение" in body
+    assert "Согласен получать сообщения" in body
 
 
 def test_registration_issues_one_verified_card_after_the_code(register, template, business) -> None:  # type: ignore[no-untyped-def]
     client, response = register(phone="8 (999) 123-45-67", consent_marketing="on")
-    assert response.status_code == 302 and response["Location"].endswith("/code/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/code/")
     sms = SmsMessage.objects.get(phone=PHONE)
-    assert sms.purpose == "verification" and sms.business == business
+    assert sms.purpose == "verification"
+    assert sms.business == business
     assert Card.objects.count() == 0  # nothing is issued before the code
 
     done = client.post(response["Location"], {"code": last_code(PHONE)})
@@ -41,15 +46,20 @@ def test_registration_issues_one_verified_card_after_the_code(register, template
     assert done.status_code == 302
     link = CardLink.objects.get(card=card)
     assert done["Location"] == f"/c/{link.token}/?new=1"
-    assert card.status == Card.Status.ACTIVE and card.verified_at is not None
-    assert card.template == template and card.customer.phone == PHONE and card.customer.first_name == "Анна"
+    assert card.status == Card.Status.ACTIVE
+    assert card.verified_at is not None
+    assert card.template == template
+    assert card.customer.phone == PHONE
+    assert card.customer.first_name == "Анна"
     assert card.balance == 100  # welcome points of the mechanic: issued by loyalty.issue_card
     consents = {c.kind: c for c in Consent.objects.filter(customer=card.customer)}
     assert set(consents) == {"terms", "marketing"}
     assert consents["terms"].text == "Я принимаю пользовательское соглашение"
     assert consents["terms"].ip == "127.0.0.1"
     page = client.get(done["Location"])
-    assert page.status_code == 200 and card.number in page.content.decode() and card.referral_code in page.content.decode()
+    assert page.status_code == 200
+    assert card.number in page.content.decode()
+    assert card.referral_code in page.content.decode()
 
 
 def test_the_same_phone_gets_the_same_card_back(register) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +97,8 @@ def test_blacklisted_phone_is_refused_politely(register, template, business, tem
 
     assert response.status_code == 403
     assert "cannot issue a card" in response.content.decode() or "не можем" in response.content.decode()
-    assert SmsMessage.objects.count() == 0 and Card.objects.count() == 0
+    assert SmsMessage.objects.count() == 0
+    assert Card.objects.count() == 0
 
 
 def test_blacklist_of_another_template_does_not_refuse(register, template, business) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +186,8 @@ def test_per_ip_limit(register, settings) -> None:  # type: ignore[no-untyped-de
 def test_code_page_without_a_pending_code_goes_back_to_the_form(client, journey) -> None:  # type: ignore[no-untyped-def]
     response = client.get(f"/j/{journey.token}/code/")
 
-    assert response.status_code == 302 and response["Location"] == f"/j/{journey.token}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/j/{journey.token}/"
 
 
 def test_switched_off_template_closes_registration(client, journey, template) -> None:  # type: ignore[no-untyped-def]

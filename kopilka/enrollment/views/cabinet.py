@@ -62,7 +62,12 @@ def variable_list(request: HttpRequest) -> HttpResponse:
 def variable_edit(request: HttpRequest, variable_id: int) -> HttpResponse:
     business = _business(request)
     variable = selectors.access_variable(business=business, variable_id=variable_id)
-    initial = {"key": variable.key, "label": variable.label, "type": variable.type, "choices": "\n".join(variable.choices)}
+    initial = {
+        "key": variable.key,
+        "label": variable.label,
+        "type": variable.type,
+        "choices": "\n".join(variable.choices),
+    }
     form = forms.VariableForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -144,7 +149,12 @@ def form_edit(request: HttpRequest, form_id: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("Registration form saved."))
             return redirect("enrollment:form_edit", form_id=saved.pk)
-    context = {"form": form, "instance": instance, "can_edit": _can_edit(request, "forms"), **_preview_context(business, form)}
+    context = {
+        "form": form,
+        "instance": instance,
+        "can_edit": _can_edit(request, "forms"),
+        **_preview_context(business, form),
+    }
     return render(request, "enrollment/form_edit.html", context, status=422 if form.errors else 200)
 
 
@@ -224,7 +234,11 @@ def _design_edit(request: HttpRequest, kind: str, design_id: int | None) -> Http
             _form_errors(form, exc)
         else:
             messages.success(request, _("Design saved."))
-            name = "enrollment:verification_design_edit" if kind == PageDesign.Kind.VERIFICATION else "enrollment:review_design_edit"
+            name = (
+                "enrollment:verification_design_edit"
+                if kind == PageDesign.Kind.VERIFICATION
+                else "enrollment:review_design_edit"
+            )
             return redirect(name, design_id=design.pk)
     preview = {name: (form.data.get(name) if form.is_bound else (initial or {}).get(name, form.fields[name].initial)) or ""
                for name in services.DESIGN_FIELDS}  # fmt: skip

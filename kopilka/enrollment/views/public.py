@@ -53,7 +53,9 @@ def _design_context(journey: TemplateJourney) -> dict[str, Any]:
     return {"design": design}
 
 
-def _page(request: HttpRequest, journey: TemplateJourney, name: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, journey: TemplateJourney, name: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     template = journey.template
     reg_form: RegistrationForm | None = getattr(template, "registration_form", None)
     sample = {"business_name": template.business.name, "template_name": template.name}
@@ -167,7 +169,11 @@ def journey_code(request: HttpRequest, template_token: str) -> HttpResponse:
             try:
                 verification = services.check_code(verification=verification, code=form.cleaned_data["code"])
                 utm_pk = request.session.get(_session_key(journey, "utm"))
-                link = UtmLink.objects.filter(pk=utm_pk, template_id=journey.template_id).first() if isinstance(utm_pk, int) else None
+                link = (
+                    UtmLink.objects.filter(pk=utm_pk, template_id=journey.template_id).first()
+                    if isinstance(utm_pk, int)
+                    else None
+                )
                 registration = services.complete_registration(verification=verification, utm_link=link)
             except services.JourneyError as exc:
                 error, status = exc.message, STATUS_FOR.get(exc.code, 422)
@@ -205,9 +211,11 @@ def journey_resend(request: HttpRequest, template_token: str) -> HttpResponse:
 
 
 def _card_context(card: Card) -> dict[str, Any]:
-    journey = selectors.journey_of(card.template)
+    journey = selectors.journey_settings(card.template)
     wallet = selectors.wallet_links(card)
-    history = list(LedgerEntry.objects.filter(business_id=card.business_id, card=card).order_by("-created_at", "-id")[:20])
+    history = list(
+        LedgerEntry.objects.filter(business_id=card.business_id, card=card).order_by("-created_at", "-id")[:20]
+    )
     return {
         "card": card, "shop_name": card.business.name, "journey": journey, "history": history,
         "apple_url": wallet.get("apple") if journey.show_apple else None,
@@ -251,7 +259,9 @@ def me(request: HttpRequest) -> HttpResponse:
             Card.objects.filter(customer__phone=phone).exclude(status=Card.Status.DELETED)
             .select_related("template", "business", "level").order_by("business_id", "id")
         )  # fmt: skip
-        rows = [(c, reverse("enrollment:card_page", kwargs={"card_token": selectors.card_link_of(c).token})) for c in cards]
+        rows = [
+            (c, reverse("enrollment:card_page", kwargs={"card_token": selectors.card_link_of(c).token})) for c in cards
+        ]
         return render(request, "enrollment/public/me_cards.html", {"phone": phone, "rows": rows})
     form = forms.PhoneForm(request.POST or None)
     error, status = None, 200
@@ -309,7 +319,9 @@ def me_code(request: HttpRequest) -> HttpResponse:
                 return redirect("enrollment:me")
         else:
             status = 422
-    return render(request, "enrollment/public/me_code.html", {"form": form, "error": error, "phone": number}, status=status)
+    return render(
+        request, "enrollment/public/me_code.html", {"form": form, "error": error, "phone": number}, status=status
+    )
 
 
 @public
@@ -318,5 +330,3 @@ def me_logout(request: HttpRequest) -> HttpResponse:
     for key in ("me:phone", "me:until", "me:pending_phone", "me:verification"):
         request.session.pop(key, None)
     return redirect("enrollment:me")
-
-
