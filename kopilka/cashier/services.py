@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from kopilka.accounts.models import Business
 from kopilka.cards.models import Card, CardTemplate
 from kopilka.cashier.models import TillVerification
-from kopilka.core import links
+from kopilka.enrollment.selectors import journey_url
 from kopilka.loyalty import services as loyalty
 from kopilka.loyalty.actors import actor_label
 from kopilka.loyalty.errors import CardBlocked, LoyaltyError, ValidationFailed
@@ -53,11 +53,9 @@ def _hash(card_id: int, code: str) -> str:
 
 
 def registration_link(card: Card) -> str:
-    """Where the customer finishes the registration of a card issued offline.
-
-    The registration forms (PRODUCT.md D2) will serve this path; until then it is the agreed address.
-    """
-    return links.absolute(f"/join/{card.template_id}/?card={card.number}")
+    """The template's public registration form (enrollment journey): the customer fills it in with the
+    same phone, confirms it by a code there, and the issued card becomes active."""
+    return journey_url(card.template)
 
 
 def _locked_until(card: Card, now: datetime) -> datetime | None:
