@@ -114,9 +114,7 @@ def check_issuer(certificate: x509.Certificate, intermediate: x509.Certificate) 
     try:
         certificate.verify_directly_issued_by(intermediate)
     except (ValueError, TypeError, Exception) as exc:  # InvalidSignature is not a ValueError
-        raise CertificateError(
-            _("The intermediate (WWDR) certificate did not issue this pass certificate.")
-        ) from exc
+        raise CertificateError(_("The intermediate (WWDR) certificate did not issue this pass certificate.")) from exc
 
 
 # --- Google service account --------------------------------------------------------------------
@@ -184,9 +182,17 @@ def _ca(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, issuer_ke
         .not_valid_after(now + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )  # fmt: skip
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -226,15 +232,21 @@ def development_chain(*, pass_type_id: str, team_id: str, organization: str, day
         .not_valid_after(now + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )  # fmt: skip
         .add_extension(x509.ExtendedKeyUsage([PASS_EKU, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(inter_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(inter_key.public_key()), critical=False)
         .sign(inter_key, hashes.SHA256())
     )
     return DevChain(root, root_key, intermediate, inter_key, pass_cert, pass_key)

@@ -20,9 +20,7 @@ class Installed:
 
 def install_development_credentials(business: Business, *, directory: Path | None = None) -> Installed:
     pass_type_id = f"pass.local.kopilka.{business.slug}".replace("_", "-")
-    chain = certificates.development_chain(
-        pass_type_id=pass_type_id, team_id="KOPILKADEV", organization=business.name
-    )
+    chain = certificates.development_chain(pass_type_id=pass_type_id, team_id="KOPILKADEV", organization=business.name)
     parsed = certificates.pass_certificate(chain.pass_cert, chain.pass_key)
     services.save_apple_certificate(business=business, certificate=parsed, intermediate=chain.intermediate)
     account_json = certificates.development_service_account(project=f"kopilka-{business.slug}"[:30])

@@ -45,8 +45,10 @@ def encode_jwt(claims: dict[str, Any], key: rsa.RSAPrivateKey, key_id: str = "")
     header: dict[str, str] = {"alg": "RS256", "typ": "JWT"}
     if key_id:
         header["kid"] = key_id
-    signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64(
-        json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+    signing_input = (
+        _b64(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
     )
     signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     return signing_input + "." + _b64(signature)
@@ -97,7 +99,8 @@ def loyalty_object(row: WalletSettings, card: Card, state: PassState) -> dict[st
         "barcode": {"type": "QR_CODE", "value": card.barcode_payload, "alternateText": card.number},
         "loyaltyPoints": {
             "label": "Штампы" if card.template.type == "stamp" else "Баланс",
-            "balance": {"int": card.stamps} if card.template.type == "stamp"
+            "balance": {"int": card.stamps}
+            if card.template.type == "stamp"
             else ({"int": int(balance)} if balance == balance.to_integral_value() else {"string": f"{balance:.2f}"}),
         },  # fmt: skip
         "locations": [{"latitude": loc.latitude, "longitude": loc.longitude} for loc in data.locations],

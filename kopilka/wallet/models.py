@@ -71,9 +71,7 @@ class DeviceRegistration(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["pass_state", "device_library_identifier"], name="wallet_registration_once"
-            )
+            models.UniqueConstraint(fields=["pass_state", "device_library_identifier"], name="wallet_registration_once")
         ]
         indexes = [models.Index(fields=["device_library_identifier"])]
 

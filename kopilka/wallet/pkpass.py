@@ -117,6 +117,7 @@ class PassData:
 
 def build_pass_json(data: PassData) -> dict[str, Any]:
     style = style_for(data.template_type)
+    primary: dict[str, Any]
     if data.template_type == "stamp":
         primary = {"key": "stamps", "label": "Stamps", "value": f"{data.stamps}/{data.stamps_required}"
                    if data.stamps_required else data.stamps, "changeMessage": "Stamps: %@"}  # fmt: skip
@@ -160,8 +161,14 @@ def build_pass_json(data: PassData) -> dict[str, Any]:
         "logoText": data.organization_name,
         "authenticationToken": data.authentication_token,
         "webServiceURL": data.web_service_url,
-        "barcodes": [{"format": "PKBarcodeFormatQR", "message": data.barcode_payload,
-                      "messageEncoding": "iso-8859-1", "altText": data.card_number}],  # fmt: skip
+        "barcodes": [
+            {
+                "format": "PKBarcodeFormatQR",
+                "message": data.barcode_payload,
+                "messageEncoding": "iso-8859-1",
+                "altText": data.card_number,
+            }
+        ],  # fmt: skip
         "backgroundColor": rgb(data.background),
         "foregroundColor": rgb(data.foreground),
         "labelColor": rgb(data.label),
@@ -210,14 +217,12 @@ class Signer:
 
 
 def sign(manifest: bytes, signer: Signer) -> bytes:
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(manifest).add_signer(
-        signer.certificate, signer.key, hashes.SHA256()
+    builder = (
+        pkcs7.PKCS7SignatureBuilder().set_data(manifest).add_signer(signer.certificate, signer.key, hashes.SHA256())
     )
     if signer.intermediate is not None:
         builder = builder.add_certificate(signer.intermediate)
-    return builder.sign(
-        serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
-    )
+    return builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
 
 
 def package(files: dict[str, bytes], signer: Signer) -> bytes:

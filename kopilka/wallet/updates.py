@@ -52,9 +52,9 @@ def consume_outbox(*, limit: int = BATCH) -> Batch:
         OutboxCursor.objects.get_or_create(name=CURSOR)
         cursor = OutboxCursor.objects.select_for_update().get(name=CURSOR)
         events = list(
-            OutboxEvent.objects.filter(pk__gt=cursor.last_event_id).order_by("pk").values_list(
-                "pk", "business_id", "name", "payload"
-            )[:limit]
+            OutboxEvent.objects.filter(pk__gt=cursor.last_event_id)
+            .order_by("pk")
+            .values_list("pk", "business_id", "name", "payload")[:limit]
         )
         if not events:
             return batch
@@ -97,9 +97,7 @@ def push_updates(state_ids: list[int]) -> PushReport:
     if not state_ids:
         return report
     by_business: dict[int, list[apns.Push]] = defaultdict(list)
-    rows = DeviceRegistration.objects.filter(pass_state_id__in=state_ids).values_list(
-        "pk", "business_id", "push_token"
-    )
+    rows = DeviceRegistration.objects.filter(pass_state_id__in=state_ids).values_list("pk", "business_id", "push_token")
     for pk, business_id, token in rows.iterator(chunk_size=2000):
         by_business[business_id].append(apns.Push(pk, token))
     for business_id, pushes in by_business.items():
@@ -129,15 +127,15 @@ def sync_google(state_ids: list[int]) -> int:
     from kopilka.wallet import google
 
     google_businesses = set(
-        WalletSettings.objects.exclude(google_issuer_id="").exclude(google_key_encrypted="").values_list(
-            "business_id", flat=True
-        )
+        WalletSettings.objects.exclude(google_issuer_id="")
+        .exclude(google_key_encrypted="")
+        .values_list("business_id", flat=True)
     )
     if not google_businesses or not state_ids:
         return 0
-    cards = Card.objects.filter(
-        wallet_pass__pk__in=state_ids, business_id__in=google_businesses
-    ).select_related("template", "business", "customer", "level")
+    cards = Card.objects.filter(wallet_pass__pk__in=state_ids, business_id__in=google_businesses).select_related(
+        "template", "business", "customer", "level"
+    )
     done = 0
     client = google._client()
     try:

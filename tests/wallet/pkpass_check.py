@@ -27,7 +27,9 @@ def manifest_problems(files: dict[str, bytes]) -> list[str]:
     present = set(files) - {"manifest.json", "signature"}
     problems = [f"not in manifest: {n}" for n in present - listed] + [f"missing file: {n}" for n in listed - present]
     problems += [
-        f"hash of {name}" for name in listed & present if hashlib.sha1(files[name]).hexdigest() != manifest[name]  # noqa: S324
+        f"hash of {name}"
+        for name in listed & present
+        if hashlib.sha1(files[name]).hexdigest() != manifest[name]  # noqa: S324
     ]
     return problems
 

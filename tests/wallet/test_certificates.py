@@ -62,7 +62,8 @@ def test_pem_upload_is_saved_and_the_key_is_never_shown(owner_client, business, 
     assert row.apple_expires_at == chain.pass_cert.not_valid_after_utc
     page = owner_client.get(URL).content.decode()
     assert "pass.test.upload" in page
-    assert "PRIVATE KEY" not in page and row.apple_key_encrypted not in page
+    assert "PRIVATE KEY" not in page
+    assert row.apple_key_encrypted not in page
 
 
 def test_secrets_are_not_readable_in_the_database(owner_client, business, chain) -> None:  # type: ignore[no-untyped-def]
@@ -77,8 +78,10 @@ def test_secrets_are_not_readable_in_the_database(owner_client, business, chain)
         apple_raw, google_raw = cursor.fetchone()
 
     body = key.split(b"\n")[1].decode()  # a line of the key's base64
-    assert "PRIVATE KEY" not in apple_raw and body not in apple_raw
-    assert "PRIVATE KEY" not in google_raw and "private_key" not in google_raw
+    assert "PRIVATE KEY" not in apple_raw
+    assert body not in apple_raw
+    assert "PRIVATE KEY" not in google_raw
+    assert "private_key" not in google_raw
     assert vault.decrypt(apple_raw) == key
 
 
@@ -168,7 +171,8 @@ def test_dev_certs_command_installs_a_working_chain(business, tmp_path, settings
     call_command("wallet_dev_certs", business.slug)
 
     row = WalletSettings.objects.get(business=business)
-    assert row.has_apple and row.has_google
+    assert row.has_apple
+    assert row.has_google
     assert row.apple_pass_type_id == f"pass.local.kopilka.{business.slug}"
     certificate = certificates.load_certificate(row.apple_certificate_pem.encode())
     certificates.check_issuer(certificate, certificates.load_certificate(row.apple_wwdr_pem.encode()))

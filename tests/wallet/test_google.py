@@ -41,7 +41,8 @@ def verify_jwt(token: str, account_json: bytes) -> tuple[dict[str, Any], dict[st
 
 def test_save_link_carries_a_jwt_signed_by_the_service_account(wallet, card) -> None:  # type: ignore[no-untyped-def]
     url = services.google_save_url(card)
-    assert url is not None and url.startswith("https://pay.google.com/gp/v/save/")
+    assert url is not None
+    assert url.startswith("https://pay.google.com/gp/v/save/")
 
     header, claims = verify_jwt(url.removeprefix("https://pay.google.com/gp/v/save/"), wallet.account_json)
 
@@ -104,7 +105,8 @@ def test_an_unknown_object_is_inserted_with_its_class(wallet, card) -> None:  # 
     obj = respx.post(f"{API}/loyaltyObject").mock(return_value=httpx.Response(200, json={}))
 
     assert google.sync_card(card) == "inserted"
-    assert klass.call_count == 1 and obj.call_count == 1
+    assert klass.call_count == 1
+    assert obj.call_count == 1
     assert json.loads(obj.calls.last.request.content)["classId"].endswith(f"kopilka-template-{card.template_id}")
 
 

@@ -121,7 +121,9 @@ def test_at_most_ten_locations(wallet, card, tmp_path) -> None:  # type: ignore[
 
 def test_the_download_link_serves_the_pass(wallet, card, client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = services.apple_pass_url(card)
-    assert url is not None and url.startswith("http://testserver/wallet/pass/") and url.endswith(".pkpass")
+    assert url is not None
+    assert url.startswith("http://testserver/wallet/pass/")
+    assert url.endswith(".pkpass")
 
     response = client.get(url.removeprefix("http://testserver"))
 
