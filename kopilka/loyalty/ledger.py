@@ -191,7 +191,9 @@ def expiry_for(start: datetime, lifetime_days: int | None) -> datetime | None:
 
 def activate(card: Card, now: datetime) -> list[LedgerEntry]:
     """Pending points whose time has come become lots (their lifetime counts from ``available_at``)."""
-    entries = []
+    entries: list[LedgerEntry] = []
+    if card.pending_points <= 0:
+        return entries  # the cached sum says nothing waits: skip the query
     due = PendingAccrual.objects.filter(card=card, entry__isnull=True, available_at__lte=now).order_by(
         "available_at", "id"
     )

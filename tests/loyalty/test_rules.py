@@ -121,3 +121,9 @@ def test_refund_shares_add_up_to_the_whole_in_any_parts():
         pay += s.payable
         refunded += part
     assert (returned, taken, pay) == (D("100.00"), D("45.01"), D("900.00"))
+
+
+def test_a_gift_mechanic_spends_its_value_and_accrues_nothing():
+    terms = rules.Terms(kind="gift", redeem_max_percent=D("100"), accrual_percent=D("5"))
+    p = rules.price_check(amount=D("1500.00"), lines=[], terms=terms, balance=D("1000.00"), redeem="max")
+    assert (p.points_redeemed, p.payable, p.points_to_accrue) == (D("1000.00"), D("500.00"), D("0.00"))
