@@ -7,15 +7,20 @@ Routes declare ``auth=api_key("<permission>")`` (kopilka.pos.auth) and their pro
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import re_path
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Router, Schema
 from ninja.openapi.schema import OpenAPISchema
 
+from kopilka.core.access import public
 from kopilka.pos.auth import api_key
 from kopilka.pos.models import ApiKey
-from kopilka.pos.problems import PROBLEM_CONTENT_TYPE, install_handlers
+from kopilka.pos.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem_response
 from kopilka.pos.schemas import problems
 
 DESCRIPTION = """The POS API of Kopilka: identify customers, price a check, confirm and refund purchases.
@@ -91,13 +96,38 @@ def build_api(*routers: tuple[str, Router], namespace: str = "api") -> KopilkaAP
 PUBLIC_URL_NAMES = {"openapi-json", "openapi-view", "api-root"}
 
 
+def _problem_for_405(view: Any) -> Any:
+    """Ninja answers a method a path does not take with a bare 405; make it a problem document too."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/"):
+            return problem_response(
+                405, "method_not_allowed", _("This path does not take %(method)s.") % {"method": request.method},
+                headers={"Allow": response.get("Allow", "")},
+            )  # fmt: skip
+        return response  # type: ignore[no-any-return]
+
+    return wrapper
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any other path under /api/v1/."""
+    return problem_response(404, "not_found", _("No such API path."))
+
+
 def marked_urls(built: NinjaAPI) -> list[Any]:
-    """The API's URL patterns, each marked for the access test (kopilka.core.access)."""
+    """The API's URL patterns, each marked for the access test (kopilka.core.access), then a 404 for the rest."""
     patterns = built.urls[0]
     for pattern in patterns:
-        view: Any = getattr(pattern, "callback", None)
-        view.kopilka_access = "public" if getattr(pattern, "name", None) in PUBLIC_URL_NAMES else "api_key"
-    return patterns
+        if getattr(pattern, "name", None) in PUBLIC_URL_NAMES:
+            pattern.callback.kopilka_access = "public"  # type: ignore[union-attr]
+            continue
+        pattern.callback = _problem_for_405(pattern.callback)  # type: ignore[union-attr]
+        pattern.callback.kopilka_access = "api_key"  # type: ignore[union-attr]
+    return [*patterns, re_path(r"^.*$", public(not_found), name="not_found")]
 
 
 def _production_api() -> KopilkaAPI:

@@ -287,6 +287,7 @@ PUBLIC_PAGES = {
     "api:openapi-json",  # the POS API's own documents; its routes need an API key ("api_key")
     "api:openapi-view",
     "api:api-root",
+    "api:not_found",  # any other path under /api/v1/: a 404 problem document
     "wallet:registration",  # Apple's pass web service: the pass's authenticationToken is checked inside
     "wallet:serials",
     "wallet:latest_pass",

@@ -202,3 +202,16 @@ def test_every_operation_documents_its_problems(client) -> None:  # type: ignore
     assert set(probe["responses"]) == {"201", "401", "403", "409", "413", "422", "429"}
     for status in ("401", "403", "409", "413", "422", "429"):
         assert list(probe["responses"][status]["content"]) == ["application/problem+json"]
+
+
+def test_unknown_paths_and_methods_are_problems(client, business, make_key) -> None:  # type: ignore[no-untyped-def]
+    issued = make_key(business)
+
+    missing = client.get("/api/v1/no/such/thing", **bearer(issued.key))
+    missing_post = client.post("/api/v1/nothing", "{}", content_type="application/json")
+    wrong_method = client.get("/api/v1/purchases", **bearer(issued.key))
+
+    assert (missing.status_code, problem(missing)["code"]) == (404, "not_found")
+    assert (missing_post.status_code, problem(missing_post)["code"]) == (404, "not_found")
+    assert (wrong_method.status_code, problem(wrong_method)["code"]) == (405, "method_not_allowed")
+    assert wrong_method["Allow"] == "POST"
