@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from kopilka.enrollment.models import (
 )
 
 INSTALLED_EVENT = "card.installed"
+logger = logging.getLogger("kopilka.enrollment")
 
 
 # --- tenant-scoped lookups ------------------------------------------------------------------------
@@ -128,19 +131,27 @@ def card_page_url(card: Card) -> str:
 
 
 def wallet_links(card: Card) -> dict[str, str]:
-    """The wallet engineer's links (``kopilka.wallet.links``) when that module exists, else nothing."""
-    try:
-        from kopilka.wallet import links  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
+    """The wallet app's links (``apple_pass_url`` / ``google_save_url``) when it can build them, else nothing."""
+    module: Any = None
+    for name in ("kopilka.wallet.links", "kopilka.wallet.services"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "apple_pass_url") or hasattr(module, "google_save_url"):
+            break
+        module = None
+    if module is None:
         return {}
     found: dict[str, str] = {}
     for key, name in (("apple", "apple_pass_url"), ("google", "google_save_url")):
-        func = getattr(links, name, None)
+        func = getattr(module, name, None)
         if func is None:
             continue
         try:
             url = func(card)
-        except Exception:  # noqa: BLE001 — no certificate yet, etc.: the button is simply not shown
+        except Exception:  # no usable certificate yet, etc.: the button is simply not shown
+            logger.exception("wallet link %s of card %s", name, card.pk)
             url = None
         if url:
             found[key] = str(url)

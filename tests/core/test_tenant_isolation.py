@@ -29,6 +29,7 @@ from kopilka.pos.models import ApiKey
 from kopilka.wallet import services as wallet_services
 from tests.cashier.objects import purchase_of
 from tests.conftest import client_for, owner_of
+from tests.core.enrollment_objects import enrollment_of
 from tests.core.loyalty_objects import loyalty_of
 from tests.core.url_walk import Route, walk
 
@@ -65,6 +66,11 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "customer_id": lambda a: loyalty_of(a).customer.pk,
     "card_id": lambda a: loyalty_of(a).card.pk,
     "key_id": lambda a: ApiKey.objects.get(business=a.business).pk,
+    "variable_id": lambda a: enrollment_of(a).variable.pk,
+    "form_id": lambda a: enrollment_of(a).form.pk,
+    "design_id": lambda a: enrollment_of(a).design.pk,
+    "link_id": lambda a: enrollment_of(a).link.pk,
+    "entry_id": lambda a: enrollment_of(a).entry.pk,
     "purchase_id": lambda a: purchase_of(a).pk,
     "endpoint_id": lambda a: WebhookEndpoint.objects.get(business=a.business).pk,
     "delivery_id": lambda a: WebhookDelivery.objects.get(business=a.business).pk,
@@ -72,6 +78,10 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
     "uidb64": lambda a: urlsafe_base64_encode(force_bytes(a.member.user.pk)),
+    # Enrollment: A's public registration link, UTM link and card page (holding the token is the permission).
+    "template_token": lambda a: enrollment_of(a).journey.token,
+    "utm_token": lambda a: enrollment_of(a).link.token,
+    "card_token": lambda a: enrollment_of(a).card_link.token,
     # Apple's pass web service: the serial and download token of A's card; a device id is the caller's own.
     "device_id": lambda a: "alphasecretdevice0001",
     "pass_type_id": lambda a: "pass.test.alphasecret",
@@ -93,7 +103,12 @@ UNEXERCISABLE: dict[str, str] = {
 }
 
 # The invitation page greets the holder of A's link with A's name; nothing else of A may show.
-TOKEN_URL_MAY_SHOW = {"accounts:invitation": {"business_name"}}
+TOKEN_URL_MAY_SHOW = {
+    "accounts:invitation": {"business_name"},
+    "enrollment:journey": {"business_name"},  # the registration form shows whose card it is
+    "enrollment:journey_code": {"business_name"},
+    "enrollment:card_page": {"business_name"},
+}
 
 
 def _plausible_post(a: Victim) -> dict[str, Any]:
@@ -287,6 +302,14 @@ PUBLIC_PAGES = {
     "api:openapi-json",  # the POS API's own documents; its routes need an API key ("api_key")
     "api:openapi-view",
     "api:api-root",
+    "enrollment:journey",  # the customer journey: the template's unguessable token is the permission
+    "enrollment:journey_code",
+    "enrollment:journey_resend",
+    "enrollment:utm_entry",
+    "enrollment:card_page",  # the card's unguessable token is the permission
+    "enrollment:me",  # the customer's page: phone + SMS code
+    "enrollment:me_code",
+    "enrollment:me_logout",
     "api:not_found",  # any other path under /api/v1/: a 404 problem document
     "wallet:registration",  # Apple's pass web service: the pass's authenticationToken is checked inside
     "wallet:serials",

@@ -159,12 +159,13 @@ def form_edit(request: HttpRequest, form_id: int | None = None) -> HttpResponse:
 
 
 @section_required("forms")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def form_preview(request: HttpRequest) -> HttpResponse:
-    """The live preview (htmx): the public form re-rendered from the builder's current inputs."""
+    """The live preview (htmx): the public form re-rendered from the builder's current inputs (GET: a new form)."""
     business = _business(request)
-    form = forms.RegistrationFormForm(request.POST, business=business)
-    form.is_valid()
+    form = forms.RegistrationFormForm(request.POST or None, business=business)
+    if form.is_bound:
+        form.is_valid()
     return render(request, "enrollment/_form_preview.html", _preview_context(business, form))
 
 
