@@ -213,3 +213,12 @@ def test_cashier_cannot_open_forms_pages(business, make_member) -> None:  # type
     assert cashier.get("/forms/").status_code == 403
     assert cashier.get("/variables/").status_code == 403
     assert cashier.post("/clients/blacklist/", {"phone": PHONE}).status_code == 403
+
+
+def test_client_page_has_share_and_delete_buttons(owner_client, business, template) -> None:  # type: ignore[no-untyped-def]
+    card = issue_card(business=business, template=template, phone=PHONE)
+
+    body = owner_client.get(f"/clients/{card.customer_id}/").content.decode()
+
+    assert f"/clients/cards/{card.pk}/share/" in body
+    assert f"/clients/cards/{card.pk}/delete/" in body
