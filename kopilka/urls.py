@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("kopilka.pos.urls")),
     path("", include("kopilka.cashier.urls")),
     path("", include("kopilka.integrations.urls")),
+    path("", include("kopilka.messaging.urls")),
     path("", include("kopilka.enrollment.urls")),
     path("", include("kopilka.wallet.urls")),
     path("api/v1/", include("kopilka.pos.api_urls")),

@@ -126,3 +126,27 @@ def test_provider_choice(settings) -> None:  # type: ignore[no-untyped-def]
     settings.KOPILKA_SMS_PROVIDER = "pigeon"
     with pytest.raises(ImproperlyConfigured):
         get_provider()
+
+
+def test_dev_outbox_page_shows_only_this_business(owner_client, business, other_business) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    send_sms(business=business, phone="+79991234567", text="Код: 4321", purpose="card_verification")
+    send_sms(business=other_business, phone="+79990000000", text="Чужой код 9999", purpose="card_verification")
+
+    response = owner_client.get(reverse("messaging:sms_outbox"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Код: 4321" in body
+    assert "9999" not in body
+
+
+def test_cashier_cannot_open_the_outbox(business, make_member) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    cashier = client_for(make_member(business, "cashier").user)
+
+    assert cashier.get(reverse("messaging:sms_outbox")).status_code == 403
