@@ -499,6 +499,14 @@ def complete_registration(*, verification: PhoneVerification, utm_link: UtmLink 
                 verified=True,
             )  # fmt: skip
         except LoyaltyError as exc:
+            # Two tabs finishing at once: the other one issued the card a moment ago — give that one back.
+            existing = (
+                Card.objects.filter(business=business, template=template, customer__phone=verification.phone)
+                .exclude(status=Card.Status.DELETED)
+                .first()
+            )
+            if existing is not None:
+                return Registration(existing, created=False)
             raise JourneyError(exc.message, code="refused") from None
         customer = card.customer
         changed = []

@@ -116,3 +116,38 @@ def test_customer_gets_a_card_on_a_phone_from_a_utm_link(
     row = next(r for r in selectors.utm_rows(business) if r.link.pk == link.pk)
     assert (row.visits, row.registrations) == (1, 1)
     assert card.origin.utm_link == link
+
+
+def test_form_builder_preview_follows_the_edits(
+    new_context: Callable[..., BrowserContext], base_url: str, business
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD, owner_of
+
+    cache.clear()
+    CardTemplate.objects.create(business=business, name="Бонусная карта", type="bonus")
+    page = new_context().new_page()
+    page.goto("/login/")
+    page.locator("[name=username]").fill(owner_of(business).email)
+    page.locator("[name=password]").fill(PASSWORD)
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("sidebar")).to_be_visible()
+
+    page.goto("/forms/new/")
+    page.locator("[name=name]").fill("Основная")
+    page.locator("[name=title]").fill("Карта {{business_name}}")
+    expect(page.get_by_test_id("preview-title")).to_have_text(f"Карта {business.name}")
+    page.get_by_test_id("field-on-email").check()
+    expect(page.get_by_test_id("form-preview").locator("[name=email]")).to_be_visible()
+    page.get_by_test_id("builder-terms_text").fill("Принимаю правила")
+    expect(page.get_by_test_id("form-preview")).to_contain_text("Принимаю правила")
+
+    page.locator("[name=title]").fill("Карта {{nobody}}")
+    page.get_by_test_id("form-save").click()
+    expect(page.get_by_text("{{nobody}}").first).to_be_visible()
+    assert not RegistrationForm.objects.filter(business=business).exists()
+
+    page.locator("[name=title]").fill("Карта {{first_name}}")
+    page.get_by_test_id("form-save").click()
+    expect(page.get_by_test_id("builder-fields")).to_be_visible()
+    saved = RegistrationForm.objects.get(business=business)
+    assert [f["key"] for f in saved.fields] == ["first_name", "last_name", "email"]
