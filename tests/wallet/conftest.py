@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,28 @@ class Wallet:
         return self.settings.apple_pass_type_id
 
 
+@lru_cache(maxsize=8)
+def _chain(pass_type_id: str) -> certificates.DevChain:
+    """RSA key generation is the slow part: one chain per pass type id for the whole run."""
+    return certificates.development_chain(pass_type_id=pass_type_id, team_id="TEAM123456", organization="Alpha")
+
+
+@lru_cache(maxsize=1)
+def _account_json() -> bytes:
+    return certificates.development_service_account(project="kopilka-test")
+
+
 def install_chain(business: Business, tmp_path: Path, pass_type_id: str = "pass.test.kopilka.alpha") -> Wallet:
-    chain = certificates.development_chain(pass_type_id=pass_type_id, team_id="TEAM123456", organization="Alpha")
+    chain = _chain(pass_type_id)
     services.save_apple_certificate(
-        business=business, certificate=certificates.pass_certificate(chain.pass_cert, chain.pass_key),
+        business=business,
+        certificate=certificates.pass_certificate(chain.pass_cert, chain.pass_key),
         intermediate=chain.intermediate,
-    )  # fmt: skip
-    account_json = certificates.development_service_account(project="kopilka-test")
-    row = services.save_google_settings(business=business, issuer_id="3388000000012345678",
-                                        service_account_json=account_json)  # fmt: skip
+    )
+    account_json = _account_json()
+    row = services.save_google_settings(
+        business=business, issuer_id="3388000000012345678", service_account_json=account_json
+    )
     root = tmp_path / f"root-{business.pk}.pem"
     root.write_bytes(chain.pem(chain.root))
     return Wallet(business, row, chain, root, account_json)
