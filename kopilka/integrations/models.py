@@ -26,7 +26,7 @@ EVENT_TYPES = [
 class WebhookEndpoint(TenantModel):
     url = models.URLField(_("URL"), max_length=500)
     description = models.CharField(_("description"), max_length=200, blank=True)
-    secret = models.CharField(max_length=100)
+    secret = models.CharField(max_length=255)  # encrypted at rest (kopilka.wallet.vault); see signing_secret
     events = models.JSONField(default=list)  # ["*"] or a list of EVENT_TYPES
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
@@ -41,6 +41,15 @@ class WebhookEndpoint(TenantModel):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def signing_secret(self) -> str:
+        """The ``whsec_…`` secret shown to the business and used to sign deliveries."""
+        from kopilka.wallet import vault
+
+        if self.secret.startswith("whsec_"):  # stored before secrets were encrypted
+            return self.secret
+        return vault.decrypt(self.secret).decode()
 
     def wants(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events

@@ -32,6 +32,7 @@ from kopilka.accounts.models import Business, Membership
 from kopilka.core import audit
 from kopilka.core.models import OutboxEvent
 from kopilka.integrations.models import EVENT_TYPES, OutboxCursor, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from kopilka.wallet import vault
 
 logger = logging.getLogger("kopilka.webhooks")
 
@@ -78,7 +79,7 @@ def create_webhook_endpoint(
     url, chosen = _clean(url, events)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
-            business=business, url=url, events=chosen, description=description.strip()[:200], secret=new_secret()
+            business=business, url=url, events=chosen, description=description.strip()[:200], secret=vault.encrypt(new_secret())
         )
         audit.record(
             business=business, actor=actor, action="webhook.create", obj=endpoint,
@@ -219,7 +220,7 @@ def deliver(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None
         "user-agent": "Kopilka-Webhooks/1",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(endpoint.secret, message_id, timestamp, body),
+        "webhook-signature": sign(endpoint.signing_secret, message_id, timestamp, body),
     }
     started, clock = timezone.now(), time.monotonic()
     code: int | None = None

@@ -57,7 +57,7 @@ def test_event_is_posted_signed(business, receiver, django_capture_on_commit_cal
     assert got.headers["content-type"] == "application/json"
     assert got.headers["webhook-id"] == f"evt_{event.pk}"
     assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 30
-    assert verify(endpoint.secret, got.headers, got.body)
+    assert verify(endpoint.signing_secret, got.headers, got.body)
     assert not verify(services.new_secret(), got.headers, got.body)
     assert json.loads(got.body) == {
         "id": f"evt_{event.pk}",
@@ -69,7 +69,8 @@ def test_event_is_posted_signed(business, receiver, django_capture_on_commit_cal
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.response_code) == ("succeeded", 1, 200)
     assert delivery.response_body == '{"ok": true}'
-    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.signing_secret.startswith("whsec_")
+    assert "whsec_" not in WebhookEndpoint.objects.get().secret  # encrypted at rest
 
 
 def test_retry_after_a_500_then_never_again_after_a_2xx(business, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +258,7 @@ def test_cabinet_create_log_and_redeliver(owner_client, business, receiver) -> N
     page = owner_client.get(response["Location"])
     assert page.status_code == 200
     assert "HTTP 502" in page.content.decode()
-    assert endpoint.secret in page.content.decode()
+    assert endpoint.signing_secret in page.content.decode()
 
     redo = owner_client.post(reverse("integrations:webhook_redeliver", kwargs={"delivery_id": delivery_id}))
 
