@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import retarget
 
 from kopilka.accounts.models import PointOfSale
@@ -174,6 +174,8 @@ def page(request: HttpRequest) -> HttpResponse:
 @section_required(SECTION)
 @require_GET
 def find_card(request: HttpRequest) -> HttpResponse:
+    if not _text(request.GET.get("q")):
+        return render(request, "cashier/_hint.html", {"hint": _("Enter the card number, barcode or phone.")})
     try:
         card = selectors.find_card(business=request.business, query=_text(request.GET.get("q")))  # type: ignore[attr-defined]
     except LoyaltyError as exc:
@@ -313,9 +315,11 @@ def refund(request: HttpRequest, purchase_id: int) -> HttpResponse:
 
 
 @section_required(SECTION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def issue(request: HttpRequest) -> HttpResponse:
     business = request.business  # type: ignore[attr-defined]
+    if request.method == "GET":  # a fresh form, for the next customer
+        return render(request, "cashier/_issue_form.html", {"templates": list(selectors.issuable_templates(business))})
     post = request.POST
     template_id = parse_id(post.get("template"))
     template = selectors.issuable_templates(business).filter(pk=template_id).first() if template_id else None
