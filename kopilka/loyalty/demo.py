@@ -30,7 +30,7 @@ DISCOUNT_TEMPLATE = "Скидочная карта"
 STAMP_TEMPLATE = "Кофейная штамп-карта"
 COUPON_GROUP = "Кофе в подарок"
 
-CATEGORIES = {
+CATEGORIES: dict[str, dict[str, Any]] = {
     "Кофе": {"accrual_rule": "default"},
     "Десерты": {"accrual_rule": "default"},
     "Зерно": {"accrual_rule": "percent", "accrual_value": D("10")},
