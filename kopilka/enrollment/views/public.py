@@ -58,7 +58,9 @@ def _page(
 ) -> HttpResponse:
     template = journey.template
     reg_form: RegistrationForm | None = getattr(template, "registration_form", None)
-    sample = {"business_name": template.business.name, "template_name": template.name}
+    # No customer yet: customer-specific variables are empty here, the business's names are known.
+    sample = dict.fromkeys(variables.known_keys(template.business), "")
+    sample.update(business_name=template.business.name, template_name=template.name)
     base = {
         "journey": journey, "card_template": template, "shop_name": template.business.name, "reg_form": reg_form,
         "title": variables.render(reg_form.title, sample) if reg_form and reg_form.title else template.name,
