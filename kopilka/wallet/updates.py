@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django_tasks.base import TaskResultStatus
 
 from kopilka.cards.models import Card
 from kopilka.core.models import OutboxEvent
@@ -22,6 +23,7 @@ from kopilka.wallet.models import DeviceRegistration, OutboxCursor, PassState, W
 logger = logging.getLogger("kopilka.wallet.updates")
 CURSOR = "wallet"
 BATCH = 5000
+PUSH_CHUNK = 1000  # registrations per push task
 
 # Events that change what a card shows (balance, level, stamps, status).
 CARD_EVENTS = frozenset({
@@ -91,13 +93,13 @@ class PushReport:
     unregistered: int = 0
 
 
-def push_updates(state_ids: list[int]) -> PushReport:
-    """One APNs push per registered device of these passes, grouped by the business's certificate."""
+def push_registrations(registration_ids: list[int]) -> PushReport:
+    """One APNs push per listed device registration, grouped by the business's certificate."""
     report = PushReport()
-    if not state_ids:
+    if not registration_ids:
         return report
     by_business: dict[int, list[apns.Push]] = defaultdict(list)
-    rows = DeviceRegistration.objects.filter(pass_state_id__in=state_ids).values_list("pk", "business_id", "push_token")
+    rows = DeviceRegistration.objects.filter(pk__in=registration_ids).values_list("pk", "business_id", "push_token")
     for pk, business_id, token in rows.iterator(chunk_size=2000):
         by_business[business_id].append(apns.Push(pk, token))
     for business_id, pushes in by_business.items():
@@ -119,6 +121,32 @@ def push_updates(state_ids: list[int]) -> PushReport:
             else:
                 report.failed += 1
                 logger.warning("APNs answered %s %s", result.status, result.reason)
+    return report
+
+
+def push_updates(state_ids: list[int], *, chunk: int = PUSH_CHUNK) -> PushReport:
+    """Push every registered device of these passes: inline when few, else one task per chunk.
+
+    Chunks let several task workers share a large fan-out (each worker holds its own HTTP/2
+    connections); the tags have already moved, so a chunk that fails loses nothing for good.
+    """
+    if not state_ids:
+        return PushReport()
+    ids = list(
+        DeviceRegistration.objects.filter(pass_state_id__in=state_ids).order_by("pk").values_list("pk", flat=True)
+    )
+    if len(ids) <= chunk:
+        return push_registrations(ids)
+    from kopilka.wallet import tasks
+
+    report = PushReport()
+    for start in range(0, len(ids), chunk):
+        result = tasks.push_wallet_updates.enqueue(ids[start : start + chunk])
+        if result.status == TaskResultStatus.SUCCESSFUL:  # an immediate backend ran it already: count it
+            value = result.return_value or {}
+            report.sent += value.get("sent", 0)
+            report.unregistered += value.get("unregistered", 0)
+            report.failed += value.get("failed", 0)
     return report
 
 

@@ -119,3 +119,26 @@ def test_the_scheduler_runs_the_wallet_updates_every_minute() -> None:
 
     assert job.every.total_seconds() == 60
     assert job.task.name == "process_wallet_updates"
+
+
+def test_a_large_fan_out_is_split_into_push_tasks(apns, wallet, card, state, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for n in range(5):
+        _registered(state, f"device{n}", f"token{n}")
+    apns.statuses["token3"] = 410
+    monkeypatch.setattr(updates, "PUSH_CHUNK", 2)
+    enqueued: list[list[int]] = []
+    original = updates.push_registrations
+
+    def spy(ids: list[int]) -> updates.PushReport:
+        enqueued.append(list(ids))
+        return original(ids)
+
+    monkeypatch.setattr(updates, "push_registrations", spy)
+    OutboxEvent.objects.create(business=wallet.business, name="points.changed", payload={"card_id": card.pk})
+
+    report = updates.push_updates([state.pk], chunk=2)
+
+    assert [len(chunk) for chunk in enqueued] == [2, 2, 1]
+    assert (report.sent, report.unregistered) == (4, 1)
+    assert sorted(r.path for r in apns.requests) == [f"/3/device/token{n}" for n in range(5)]
+    assert DeviceRegistration.objects.count() == 4
