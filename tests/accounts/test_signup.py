@@ -41,8 +41,14 @@ def test_full_signup_creates_owner_and_business(client):  # type: ignore[no-unty
 
     response = client.post(
         reverse("accounts:onboarding"),
-        {"first_name": "Анна", "last_name": "Петрова", "name": "Кофейня Зерно", "company_name": "Зерно",
-         "legal_entity": "ООО Зерно", "accept_terms": "on"},
+        {
+            "first_name": "Анна",
+            "last_name": "Петрова",
+            "name": "Кофейня Зерно",
+            "company_name": "Зерно",
+            "legal_entity": "ООО Зерно",
+            "accept_terms": "on",
+        },
     )
     assert response["Location"] == reverse("core:home")
     business = Business.objects.get(name="Кофейня Зерно")

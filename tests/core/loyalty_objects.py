@@ -18,7 +18,9 @@ def loyalty_of(a: Any) -> SimpleNamespace:
     business = a.business
     mechanic = Mechanic.objects.create(business=business, name="Alphasecret Mechanic", kind="bonus")
     level = Level.objects.create(mechanic=mechanic, name="Alphasecret Level", threshold=Decimal("0"))
-    template = CardTemplate.objects.create(business=business, name="Alphasecret Template", type="bonus", mechanic=mechanic)
+    template = CardTemplate.objects.create(
+        business=business, name="Alphasecret Template", type="bonus", mechanic=mechanic
+    )
     customer = Customer.objects.create(business=business, phone="+79990001122", first_name="Alphasecret")
     card = Card.objects.create(
         business=business, template=template, customer=customer, number="77700011", barcode_payload="77700011",
