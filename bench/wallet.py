@@ -88,7 +88,7 @@ def passes_per_second(seconds: float) -> tuple[float, int]:
     return count / elapsed, size
 
 
-def fanout(n: int) -> dict[str, float]:
+def fanout(n: int, workers: int = 0) -> dict[str, float]:
     """n cards with one registered device each, one points.changed per card, one consumer run."""
     from cryptography.hazmat.primitives import serialization
     from django.conf import settings
@@ -148,12 +148,35 @@ def fanout(n: int) -> dict[str, float]:
     settings.KOPILKA_APNS_CA_FILE = str(workdir / "root.pem")
     start, cpu_start = time.perf_counter(), time.process_time()
     totals = updates.run()
+    if workers:
+        # The consumer only enqueued push tasks: task workers (own processes) send them.
+        env = dict(os.environ, KOPILKA_APNS_URL=settings.KOPILKA_APNS_URL,
+                   KOPILKA_APNS_CA_FILE=settings.KOPILKA_APNS_CA_FILE)  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "db_worker",
+                    "--batch",
+                    "--no-startup-delay",
+                    "--skip-checks",
+                    "--worker-id",
+                    f"bench-{i}",
+                ],
+                env=env,
+                cwd=ROOT,
+            )  # fmt: skip
+            for i in range(workers)
+        ]
+        for proc in procs:
+            proc.wait(timeout=600)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     stop.set()
     received = queue.get(timeout=60)
     server.join(10)
     return {"pushes": totals["pushed"], "received": received, "seconds": elapsed, "per_second": received / elapsed,
-            "cpu_seconds": cpu, "per_cpu_second": received / cpu}  # fmt: skip
+            "cpu_seconds": cpu, "per_cpu_second": received / cpu if not workers else 0.0, "workers": workers}  # fmt: skip
 
 
 def _serve_fake(workdir: str, queue: Any, stop: Any) -> None:
@@ -217,9 +240,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--fanout", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=0, help="task worker processes for the pushes (0: inline)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="kopilka-bench-"))
+    if args.workers:
+        os.environ["KOPILKA_TASKS_BACKEND"] = "django_tasks_db.DatabaseBackend"
     _django(data_dir)
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
     prefix = _pin()
@@ -235,11 +261,11 @@ def main() -> None:
     if args.fanout:
         if cpus:
             os.sched_setaffinity(0, cpus)  # the fake APNs gets its own core
-        result = fanout(args.fanout)
+        result = fanout(args.fanout, args.workers)
         figures["fanout_result"] = result
         print(
             f"APNs fan-out: {result['received']:.0f} pushes in {result['seconds']:.2f} s = {result['per_second']:.0f}/s"
-            f" ({result['per_cpu_second']:.0f} per CPU second of the consumer)"
+            f" ({result['per_cpu_second']:.0f} per CPU second of the consumer, {args.workers} workers)"
         )
     if not args.no_write:
         write_report(figures)
