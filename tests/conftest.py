@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from kopilka.accounts import services
 from kopilka.accounts.models import Business, Membership, PointOfSale, Role, User
@@ -23,6 +24,16 @@ def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):  # type: ignore[no-untyped-def]
+    """Tests assert the exact English messages (the msgids). Russian, the product's default language,
+    is checked by tests/core/test_translations.py (every string translated, Russian served by default)
+    and by the browser tests, which run in a Russian-speaking browser."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
