@@ -38,8 +38,8 @@ def jobs() -> list[Job]:
     """Every periodic job of the platform. Later capabilities add theirs here."""
     from kopilka.accounts import tasks as accounts_tasks
     from kopilka.core import tasks as core_tasks
-    from kopilka.loyalty import tasks as loyalty_tasks
     from kopilka.integrations import tasks as integrations_tasks
+    from kopilka.loyalty import tasks as loyalty_tasks
     from kopilka.pos import tasks as pos_tasks
     from kopilka.wallet import tasks as wallet_tasks
 
