@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class NavItem:
 
 SIDEBAR: list[NavItem] = [
     NavItem(_("Home"), "core:home", None, "home"),
-    NavItem(_("Cashier"), "cashier:page", "cashier", "cash-register"),
+    NavItem(pgettext_lazy("navigation", "Cashier"), "cashier:page", "cashier", "cash-register"),
     NavItem(_("Clients"), "loyalty:client_list", "clients", "users"),
     NavItem(_("Transactions"), "loyalty:transaction_list", "transactions", "receipt"),
     NavItem(_("Loyalty"), "loyalty:template_list", "loyalty", "id"),
