@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kopilka.core.context_processors.cabinet",
+                "kopilka.wallet.context_processors.certificate_expiry",
             ],
         },
     },

@@ -187,3 +187,24 @@ def test_demo_gets_development_credentials_once(tmp_path, settings) -> None:  # 
     seed()
 
     assert WalletSettings.objects.get(business=demo.business).apple_certificate_pem == first
+
+
+def test_the_cabinet_warns_on_every_page_two_weeks_before_expiry(owner_client, business, chain) -> None:  # type: ignore[no-untyped-def]
+    services.save_apple_certificate(business=business, intermediate=chain.intermediate,
+                                    certificate=certificates.pass_certificate(chain.pass_cert, chain.pass_key))  # fmt: skip
+    home = reverse("core:home")
+    assert 'data-testid="wallet-cert-banner"' not in owner_client.get(home).content.decode()
+
+    WalletSettings.objects.filter(business=business).update(apple_expires_at=timezone.now() + timedelta(days=10))
+
+    assert 'data-testid="wallet-cert-banner"' in owner_client.get(home).content.decode()
+    assert 'data-testid="wallet-cert-banner"' not in owner_client.get(URL).content.decode()  # the page has its own
+
+
+def test_members_without_the_certificates_section_see_no_banner(business, chain, make_member) -> None:  # type: ignore[no-untyped-def]
+    services.save_apple_certificate(business=business, intermediate=chain.intermediate,
+                                    certificate=certificates.pass_certificate(chain.pass_cert, chain.pass_key))  # fmt: skip
+    WalletSettings.objects.filter(business=business).update(apple_expires_at=timezone.now() + timedelta(days=3))
+    client = client_for(make_member(business, "cashier").user)
+
+    assert 'data-testid="wallet-cert-banner"' not in client.get(reverse("core:home")).content.decode()
