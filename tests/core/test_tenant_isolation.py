@@ -25,7 +25,7 @@ from kopilka.core.tenancy import SESSION_KEY
 from kopilka.integrations import services as webhook_services
 from kopilka.integrations.models import WebhookDelivery, WebhookEndpoint
 from kopilka.pos import services as pos_services
-from kopilka.pos.models import ApiKey
+from kopilka.pos.models import PERMISSIONS, ApiKey
 from kopilka.wallet import services as wallet_services
 from tests.cashier.objects import purchase_of
 from tests.conftest import client_for, owner_of
@@ -74,6 +74,12 @@ OBJECT_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "purchase_id": lambda a: purchase_of(a).pk,
     "endpoint_id": lambda a: WebhookEndpoint.objects.get(business=a.business).pk,
     "delivery_id": lambda a: WebhookDelivery.objects.get(business=a.business).pk,
+    "card_number": lambda a: loyalty_of(a).card.number,  # POS API: A's card number with B's API key
+}
+# Where one kwarg name means another thing on some routes (the API names purchases by public id).
+ROUTE_KWARGS: dict[str, dict[str, Callable[[Victim], Any]]] = {
+    "api:purchase": {"purchase_id": lambda a: purchase_of(a).public_id},
+    "api:refunds": {"purchase_id": lambda a: purchase_of(a).public_id},
 }
 TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
     "token": lambda a: a.invitation_token,  # for password_reset_confirm: a wrong token for A's member
@@ -90,17 +96,8 @@ TOKEN_KWARGS: dict[str, Callable[[Victim], Any]] = {
 }
 
 # URL name → why it cannot be exercised here (none yet).
-_API_KEY_ONLY = (
-    "POS API route: a signed-in session gets 401 before any lookup; tenancy over the API (another "
-    "business's card or purchase → 404) is tested with API keys in tests/pos/test_api_endpoints.py"
-)
-UNEXERCISABLE: dict[str, str] = {
-    "api:card": _API_KEY_ONLY,
-    "api:purchase": _API_KEY_ONLY,
-    "api:refunds": _API_KEY_ONLY,
-    "api:points": _API_KEY_ONLY,
-    "api:verify": _API_KEY_ONLY,
-}
+# URL name → why it cannot be exercised here (none: the POS API is walked with B's API key).
+UNEXERCISABLE: dict[str, str] = {}
 
 # The invitation page greets the holder of A's link with A's name; nothing else of A may show.
 TOKEN_URL_MAY_SHOW = {
@@ -184,7 +181,7 @@ def intruder(other_business) -> User:  # type: ignore[no-untyped-def]
 def _url(route: Route, a: Victim) -> str:
     kwargs = {}
     for name in route.kwargs:
-        fill = OBJECT_KWARGS.get(name) or TOKEN_KWARGS[name]
+        fill = ROUTE_KWARGS.get(route.name, {}).get(name) or OBJECT_KWARGS.get(name) or TOKEN_KWARGS[name]
         kwargs[name] = fill(a)
     if route.name == "accounts:password_reset_confirm":
         kwargs["token"] = "bad-0123456789abcdef"  # a wrong reset token
@@ -211,7 +208,33 @@ def test_every_url_kwarg_has_a_mapping() -> None:
     assert problems == []
 
 
-def test_another_business_reaches_nothing_through_any_url(victim, intruder) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def intruder_api_key(other_business) -> str:  # type: ignore[no-untyped-def]
+    """B's POS API key with every permission: the API is walked as business B too."""
+    return pos_services.create_api_key(
+        business=other_business, name="Intruder till", permissions=list(PERMISSIONS), actor=None
+    ).key
+
+
+def _plausible_json(a: Victim) -> dict[str, Any]:
+    """A POS API body naming A's card (and A's point of sale) wherever an endpoint takes one."""
+    card = loyalty_of(a).card
+    return {
+        "card": card.number, "phone": card.customer.phone, "amount": "100.00", "redeem_points": "max",
+        "receipt_id": "intruder-1", "point_of_sale": a.pos.code, "reason": "intruder", "code": "1234",
+        "name": "visit", "template": loyalty_of(a).template.pk,
+    }  # fmt: skip
+
+
+# POS API routes that name an object take exactly these bodies (unknown fields are a 422 before any lookup).
+API_BODIES: dict[str, dict[str, Any]] = {
+    "api:refunds": {"amount": "10.00"},
+    "api:points": {"amount": "-5.00", "reason": "intruder"},
+    "api:verify": {"code": "1234"},
+}
+
+
+def test_another_business_reaches_nothing_through_any_url(victim, intruder, intruder_api_key) -> None:  # type: ignore[no-untyped-def]
     # URLs first: a mapping may create the object of A it names, before the fingerprint is taken.
     urls = [
         (route, _url(route, victim))
@@ -227,7 +250,14 @@ def test_another_business_reaches_nothing_through_any_url(victim, intruder) -> N
         for method in ("get", "post"):
             client = client_for(intruder)
             client.raise_request_exception = False
-            response = client.get(url) if method == "get" else client.post(url, _plausible_post(victim))
+            client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {intruder_api_key}"
+            if method == "get":
+                response = client.get(url)
+            elif route.name.startswith("api:"):
+                body = API_BODIES.get(route.name) or _plausible_json(victim)
+                response = client.post(url, body, content_type="application/json")
+            else:
+                response = client.post(url, _plausible_post(victim))
             checked += 1
             where = f"{method.upper()} {url} ({route.name}) → {response.status_code}"
             if response.status_code >= 500:
