@@ -89,3 +89,14 @@ class SchedulerSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}@{self.due_at.isoformat()}"
+
+
+class OutboxCursor(models.Model):
+    """How far one consumer of the outbox has read; moved under a row lock (see ``core.outbox``)."""
+
+    consumer = models.CharField(max_length=64, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.consumer}@{self.last_id}"

@@ -103,14 +103,3 @@ class WebhookAttempt(TenantModel):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.response_code or self.error}"
-
-
-class OutboxCursor(models.Model):
-    """How far a consumer of the outbox has read; moved under a row lock, so events go out once."""
-
-    consumer = models.CharField(max_length=64, unique=True)
-    last_id = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.consumer}@{self.last_id}"

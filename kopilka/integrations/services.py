@@ -29,9 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kopilka.accounts.models import Business, Membership
-from kopilka.core import audit
+from kopilka.core import audit, outbox
 from kopilka.core.models import OutboxEvent
-from kopilka.integrations.models import EVENT_TYPES, OutboxCursor, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from kopilka.integrations.models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from kopilka.wallet import vault
 
 logger = logging.getLogger("kopilka.webhooks")
@@ -48,7 +48,6 @@ RETRY_SCHEDULE = [
 ]
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 LEASE = timedelta(minutes=2)  # an attempt in flight; a worker that dies leaves it due again after this
-GAP_WAIT = timedelta(seconds=10)  # how long a hole in the outbox ids may be a transaction still committing
 TIMEOUT = 10.0
 EXCERPT = 1000
 
@@ -124,20 +123,15 @@ def update_webhook_endpoint(
 def dispatch_outbox(*, batch: int = 500, now: datetime | None = None) -> list[int]:
     """Hand new outbox events to matching endpoints; returns the ids of the deliveries created."""
     now = now or timezone.now()
-    OutboxCursor.objects.get_or_create(consumer=CONSUMER)
     created: list[int] = []
     with transaction.atomic():
-        cursor = OutboxCursor.objects.select_for_update().get(consumer=CONSUMER)
-        events = list(OutboxEvent.objects.filter(id__gt=cursor.last_id).order_by("id")[:batch])
+        events = outbox.take_events(consumer=CONSUMER, limit=batch, now=now)
         endpoints: dict[int, list[WebhookEndpoint]] = {}
         for endpoint in WebhookEndpoint.objects.filter(
             business_id__in={e.business_id for e in events}, is_active=True
         ).order_by("id"):
             endpoints.setdefault(endpoint.business_id, []).append(endpoint)
-        expected = cursor.last_id + 1
         for event in events:
-            if cursor.last_id and event.id != expected and now - event.created_at < GAP_WAIT:
-                break  # an earlier id may still be committing; take it (or give up on it) next time
             for endpoint in endpoints.get(event.business_id, []):
                 if endpoint.wants(event.name):
                     delivery, made = WebhookDelivery.objects.get_or_create(
@@ -146,9 +140,6 @@ def dispatch_outbox(*, batch: int = 500, now: datetime | None = None) -> list[in
                     )  # fmt: skip
                     if made:
                         created.append(delivery.pk)
-            cursor.last_id = event.id
-            expected = event.id + 1
-        cursor.save(update_fields=["last_id", "updated_at"])
         if created:
             transaction.on_commit(lambda: _enqueue(created))
     return created

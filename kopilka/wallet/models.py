@@ -77,14 +77,3 @@ class DeviceRegistration(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.device_library_identifier} → {self.pass_state_id}"
-
-
-class OutboxCursor(models.Model):
-    """How far a consumer has read the outbox: it handles each event once."""
-
-    name = models.CharField(max_length=64, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.last_event_id}"

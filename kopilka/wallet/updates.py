@@ -16,9 +16,9 @@ from django.db import transaction
 from django_tasks.base import TaskResultStatus
 
 from kopilka.cards.models import Card
-from kopilka.core.models import OutboxEvent
+from kopilka.core import outbox
 from kopilka.wallet import apns, services, vault
-from kopilka.wallet.models import DeviceRegistration, OutboxCursor, PassState, WalletSettings
+from kopilka.wallet.models import DeviceRegistration, PassState, WalletSettings
 
 logger = logging.getLogger("kopilka.wallet.updates")
 CURSOR = "wallet"
@@ -51,13 +51,9 @@ def _card_id(payload: dict[str, object]) -> int | None:
 def consume_outbox(*, limit: int = BATCH) -> Batch:
     batch = Batch()
     with transaction.atomic():
-        OutboxCursor.objects.get_or_create(name=CURSOR)
-        cursor = OutboxCursor.objects.select_for_update().get(name=CURSOR)
-        events = list(
-            OutboxEvent.objects.filter(pk__gt=cursor.last_event_id)
-            .order_by("pk")
-            .values_list("pk", "business_id", "name", "payload")[:limit]
-        )
+        events = [
+            (e.pk, e.business_id, e.name, e.payload) for e in outbox.take_events(consumer=CURSOR, limit=limit)
+        ]
         if not events:
             return batch
         card_ids: set[int] = set()
@@ -82,7 +78,6 @@ def consume_outbox(*, limit: int = BATCH) -> Batch:
         services.mark_updated(batch.state_ids)
         batch.last_event_id = events[-1][0]
         batch.events = len(events)
-        OutboxCursor.objects.filter(pk=cursor.pk).update(last_event_id=batch.last_event_id)
     return batch
 
 

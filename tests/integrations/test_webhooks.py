@@ -17,10 +17,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from kopilka.core.models import AuditEntry, OutboxEvent
+from kopilka.core.models import AuditEntry, OutboxCursor, OutboxEvent
 from kopilka.core.scheduler import jobs
 from kopilka.integrations import services
-from kopilka.integrations.models import OutboxCursor, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from kopilka.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from kopilka.integrations.tasks import deliver_due_webhooks, dispatch_webhooks
 from tests.conftest import client_for, owner_of
 

@@ -6,9 +6,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from kopilka.core import scheduler
-from kopilka.core.models import OutboxEvent
+from kopilka.core.models import OutboxCursor, OutboxEvent
 from kopilka.wallet import certificates, services, updates
-from kopilka.wallet.models import DeviceRegistration, OutboxCursor, PassState
+from kopilka.wallet.models import DeviceRegistration, PassState
 from tests.wallet.apns_fake import FakeAPNs
 from tests.wallet.conftest import make_card
 
@@ -68,7 +68,7 @@ def test_each_event_is_handled_once(apns, wallet, card, state) -> None:  # type:
 
     assert (first["pushed"], second["pushed"]) == (1, 0)
     assert len(apns.requests) == 1
-    assert OutboxCursor.objects.get(name="wallet").last_event_id == OutboxEvent.objects.latest("pk").pk
+    assert OutboxCursor.objects.get(consumer="wallet").last_id == OutboxEvent.objects.latest("pk").pk
 
 
 def test_a_410_unregisters_the_device(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
