@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from kopilka.accounts.models import Business
 from kopilka.cards.models import Card, CardTemplate
 from kopilka.core import audit
-from kopilka.loyalty import services
+from kopilka.loyalty import events, services
 from kopilka.loyalty.errors import LoyaltyError
 from kopilka.loyalty.models import CouponGroup, GiftCertificate, Level, Mechanic, Product, ProductCategory
 
@@ -204,6 +204,8 @@ def save_card_template(
             business=business, actor=actor, action="template.updated" if before else "template.created",
             obj=template, before=before, after=audit.snapshot(template, TEMPLATE_FIELDS),
         )  # fmt: skip
+        if before is not None:  # cards of the template show its name: wallet passes are refreshed
+            events.emit(business=business, name="template.updated", payload={"template_id": template.pk})
         return template
 
 

@@ -126,3 +126,15 @@ def test_template_cannot_use_another_business_mechanic(business, other_business,
     with pytest.raises(ValidationError):
         setup_services.save_card_template(business=business, data={"name": "X", "type": "bonus", "mechanic": theirs},
                                           actor=owner_of(business))  # fmt: skip
+
+
+def test_renaming_a_template_tells_the_wallet_to_refresh_its_cards(business, mechanic, template) -> None:  # type: ignore[no-untyped-def]
+    from kopilka.core.models import OutboxEvent
+
+    setup_services.save_card_template(
+        business=business, data={"name": "Бонусы «Зерно»", "type": "bonus", "mechanic": mechanic},
+        template=template, actor=None,
+    )  # fmt: skip
+
+    event = OutboxEvent.objects.get(business=business, name="template.updated")
+    assert event.payload == {"template_id": template.pk}
