@@ -3,7 +3,9 @@
     uv run python bench/purchase_api.py [--customers 100000] [--seconds 15] [--clients 16]
 
 Uses the database prepared by ``bench/purchase_service.py`` (run that first, or pass --prepare).
-Starts gunicorn with 2 × cores sync workers on 127.0.0.1, then drives it with ``wrk`` (another
+Starts gunicorn with 2 × cores sync workers on 127.0.0.1 (``--preload`` of ``bench/bench_wsgi.py``, which
+imports the URLconf before the fork, so no worker pays Django's first-request imports during the
+measurement), warms both paths up, then drives it with ``wrk`` (another
 process; Debian package ``wrk``) and a Lua script that sends ``POST /api/v1/purchases`` (unique
 receipt per request, random card, accrual and redemption) and ``POST /api/v1/purchases/calculate``.
 pgbench tpcb-like runs with the same number of clients right after each HTTP run.
@@ -78,8 +80,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         KOPILKA_DEBUG="0",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "bench_wsgi:application", "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
+         "--preload", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     for _ in range(200):
@@ -137,7 +139,8 @@ def main() -> None:
     server = start_server(args.port, workers)
     rows = []
     try:
-        run_wrk(args.port, "/api/v1/purchases/calculate", key, 4, 3, args.customers)  # warm-up
+        for path in ("/api/v1/purchases/calculate", "/api/v1/purchases"):  # warm-up: every worker, both paths
+            run_wrk(args.port, path, key, args.clients, 3, args.customers)
         for name, path in [("POST /api/v1/purchases", "/api/v1/purchases"),
                            ("POST /api/v1/purchases/calculate", "/api/v1/purchases/calculate")]:  # fmt: skip
             http = run_wrk(args.port, path, key, args.clients, args.seconds, args.customers)
@@ -163,7 +166,7 @@ def write_report(rows: list[tuple[str, dict[str, float], float, float]], args: a
         head,
         "",
         f"Run `uv run python bench/purchase_api.py` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; gunicorn "
-        f"{workers} sync workers; wrk with {args.clients} connections for {args.seconds} s; {args.customers} "
+        f"{workers} sync workers, `--preload` with the URLconf imported; wrk with {args.clients} connections for {args.seconds} s; {args.customers} "
         "customers; pgbench tpcb-like with the same number of clients right after each HTTP run).",
         "",
         "| endpoint | requests/s | p50 ms | p99 ms | non-2xx | pgbench /s | ratio |",
