@@ -30,6 +30,7 @@ class Demo:
     owner: User
     cashier: User
     points_of_sale: list[PointOfSale]
+    registration_url: str = ""
 
 
 def _user(email: str, password: str, **fields: str) -> User:
@@ -74,10 +75,12 @@ def seed_accounts() -> Demo:
 
 def seed() -> Demo:
     """Everything of the demo; later capabilities add their parts after the accounts."""
+    from kopilka.enrollment.demo import seed_enrollment
     from kopilka.loyalty.demo import seed_loyalty
     from kopilka.wallet.demo import seed_wallet
 
     demo = seed_accounts()
     seed_loyalty(demo)
     seed_wallet(demo)
+    demo.registration_url = seed_enrollment(demo)
     return demo

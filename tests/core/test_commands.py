@@ -113,6 +113,12 @@ def test_seed_demo_is_idempotent_and_prints_the_owner_login_last(client) -> None
     response = client.post(reverse("accounts:login"), {"username": email, "password": password})
     assert response.status_code == 302
     assert client.get(reverse("core:home")).context["business"].slug == "demo"
+    # The customer journey works in the demo: the printed registration link opens the bonus card's form.
+    registration = next(line for line in first if line.startswith("registration: "))
+    path = registration.removeprefix("registration: ").removeprefix("http://testserver")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert 'name="first_name"' in page.content.decode()
 
 
 # --- scheduler ------------------------------------------------------------------------------

@@ -13,5 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = demo.seed()
         self.stdout.write(f"business: {result.business.slug} ({result.business.name})")
+        if result.registration_url:
+            self.stdout.write(f"registration: {result.registration_url}")
         self.stdout.write(f"cashier: {demo.CASHIER_EMAIL} {demo.CASHIER_PASSWORD}")
         self.stdout.write(f"owner: {demo.OWNER_EMAIL} {demo.OWNER_PASSWORD}")
