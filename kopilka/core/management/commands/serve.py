@@ -46,7 +46,7 @@ class Command(BaseCommand):
         commands = {
             "web": [
                 sys.executable, "-m", "gunicorn", "kopilka.wsgi:application",
-                "--bind", f"{host}:{port}", "--workers", str(options["web_workers"]), "--threads", "4",
+                "--bind", f"{host}:{port}", "--workers", str(options["web_workers"]), "--threads", "4", "--preload",
                 "--access-logfile", "-", "--graceful-timeout", "10", "--timeout", "60",
             ],
             "worker": [sys.executable, MANAGE, "db_worker", "--no-reload", "--interval", "1"],
