@@ -8,6 +8,7 @@ moves ``card.balance`` (the caller saves the card) together with the rows it wri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,8 +37,9 @@ def _entry(
     point_of_sale_id: int | None = None,
     actor: Any = None,
     reason: str = "",
+    save: bool = True,
 ) -> LedgerEntry:
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry(
         business_id=card.business_id,
         card=card,
         kind=kind,
@@ -54,6 +56,9 @@ def _entry(
         reason=reason,
         created_at=now,
     )
+    if save:
+        entry.save(force_insert=True)
+    return entry
 
 
 def credit(
@@ -69,14 +74,19 @@ def credit(
     point_of_sale_id: int | None = None,
     actor: Any = None,
     reason: str = "",
+    save: bool = True,
 ) -> LedgerEntry:
-    """A new lot of ``amount`` points, spendable now, burning at ``expires_at``."""
+    """A new lot of ``amount`` points, spendable now, burning at ``expires_at``.
+
+    ``save=False`` returns the row unsaved (the balance has moved): the caller inserts it, e.g. with
+    ``write_entries`` together with a planned debit.
+    """
     assert amount > 0, amount
     card.balance += amount
     return _entry(
         card=card, kind=kind, amount=amount, now=now, remaining=amount, expires_at=expires_at,
         available_at=available_at or now, purchase=purchase, refund=refund, point_of_sale_id=point_of_sale_id,
-        actor=actor, reason=reason,
+        actor=actor, reason=reason, save=save,
     )  # fmt: skip
 
 
@@ -87,6 +97,32 @@ def open_lots(card: Card) -> list[LedgerEntry]:
             F("expires_at").asc(nulls_last=True), "created_at", "id"
         )
     )
+
+
+@dataclass
+class PlannedDebit:
+    """A debit worked out in memory (the balance and the lots' ``remaining`` have moved), not yet written."""
+
+    entry: LedgerEntry
+    consumed: list[LotConsumption]
+    touched: list[LedgerEntry]
+
+
+def write_entries(entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = ()) -> None:
+    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows."""
+    if entries:
+        LedgerEntry.objects.bulk_create(entries)
+    for planned in debits:
+        _write_lots(planned)
+
+
+def _write_lots(planned: PlannedDebit) -> None:
+    LotConsumption.objects.bulk_create(planned.consumed)
+    if len(planned.touched) == 1:  # the usual case: a plain UPDATE, no CASE over ids
+        lot = planned.touched[0]
+        LedgerEntry.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+    else:
+        LedgerEntry.objects.bulk_update(planned.touched, ["remaining"])
 
 
 def debit(
@@ -104,6 +140,30 @@ def debit(
     reason: str = "",
 ) -> LedgerEntry:
     """Spend ``amount`` from the card's lots (``prefer_lot_ids`` first, then soonest-expiring)."""
+    planned = plan_debit(
+        card=card, kind=kind, amount=amount, now=now, prefer_lot_ids=prefer_lot_ids, lots=lots, purchase=purchase,
+        refund=refund, point_of_sale_id=point_of_sale_id, actor=actor, reason=reason,
+    )  # fmt: skip
+    planned.entry.save(force_insert=True)
+    _write_lots(planned)
+    return planned.entry
+
+
+def plan_debit(
+    *,
+    card: Card,
+    kind: str,
+    amount: Decimal,
+    now: datetime,
+    prefer_lot_ids: Sequence[int] = (),
+    lots: list[LedgerEntry] | None = None,
+    purchase: Purchase | None = None,
+    refund: Refund | None = None,
+    point_of_sale_id: int | None = None,
+    actor: Any = None,
+    reason: str = "",
+) -> PlannedDebit:
+    """``debit`` without the writes: ``write_entries([planned.entry, ...], [planned])`` writes it."""
     assert 0 < amount <= card.balance, (amount, card.balance)
     candidates = lots if lots is not None else open_lots(card)
     if prefer_lot_ids:
@@ -112,7 +172,7 @@ def debit(
     card.balance -= amount
     entry = _entry(
         card=card, kind=kind, amount=-amount, now=now, purchase=purchase, refund=refund,
-        point_of_sale_id=point_of_sale_id, actor=actor, reason=reason,
+        point_of_sale_id=point_of_sale_id, actor=actor, reason=reason, save=False,
     )  # fmt: skip
     need = amount
     consumed: list[LotConsumption] = []
@@ -129,9 +189,7 @@ def debit(
         touched.append(lot)
     if need > 0:
         raise AssertionError(f"lots of card {card.pk} do not cover its balance")
-    LotConsumption.objects.bulk_create(consumed)
-    LedgerEntry.objects.bulk_update(touched, ["remaining"])
-    return entry
+    return PlannedDebit(entry=entry, consumed=consumed, touched=touched)
 
 
 def give_back(
@@ -230,3 +288,24 @@ def expire(card: Card, now: datetime) -> list[LedgerEntry]:
 def settle(card: Card, now: datetime) -> list[LedgerEntry]:
     """Bring the card up to ``now``: activate due pending points, then burn expired lots."""
     return activate(card, now) + expire(card, now)
+
+
+def settle_with_lots(card: Card, now: datetime) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """``settle``, reading the card's open lots once: (entries written, the lots still open, in spending order).
+
+    For a caller that is about to spend (``debit(lots=...)``): one query instead of the expiry query
+    plus ``open_lots``. The expired lots are a prefix of the spending order; they burn in the order
+    ``expire`` uses (expiry time, then id), and what is left is exactly what ``open_lots`` would return.
+    """
+    entries = activate(card, now)
+    lots = open_lots(card)
+    due = sorted(
+        (lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now),
+        key=lambda lot: (lot.expires_at, lot.pk),
+    )
+    for lot in due:
+        entries.append(
+            debit(card=card, kind=Kind.EXPIRY, amount=lot.remaining, now=now, lots=[lot],
+                  reason=f"lot #{lot.pk}")  # fmt: skip
+        )
+    return entries, [lot for lot in lots if lot.remaining > 0]

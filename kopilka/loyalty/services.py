@@ -437,7 +437,10 @@ def confirm_purchase(
         referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
         locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])])
         card = locked[card.pk]
-        existing = Purchase.objects.filter(business=business, point_of_sale=point_of_sale, receipt_id=receipt_id).first()
+        existing = next(
+            iter(Purchase.objects.filter(business=business, point_of_sale=point_of_sale, receipt_id=receipt_id).order_by()[:1]),
+            None,
+        )  # at most one row (unique per point of sale); no ORDER BY needed
         if existing is not None:
             if existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
                 return existing
@@ -449,7 +452,12 @@ def confirm_purchase(
         now = _when(now)
         _roll_period(card, business, now)
         _update_level(card)
-        settled = ledger.settle(card, now)
+        lots: list[LedgerEntry] | None = None
+        if redeem is not None and redeem != 0 and (card.balance > 0 or card.pending_points > 0):
+            # about to spend: read the open lots once for the expiry and the redemption
+            settled, lots = ledger.settle_with_lots(card, now)
+        else:
+            settled = ledger.settle(card, now)
         lines = _lines(business, parsed_items)
         found = _valid_coupons(business, card, coupons, now, lock=True)
         pricing = rules.price_check(
@@ -458,17 +466,26 @@ def confirm_purchase(
         )  # fmt: skip
         mechanic = card.template.mechanic
 
+        delay = mechanic.accrual_delay_hours if mechanic else 0
+        stamps = stamps_for(card.template, lines)
+        # What the purchase row will say at the end in the usual case (no referral reward), so that it
+        # is written once; if the end state differs, it is updated below.
+        expected_balance = card.balance - pricing.points_redeemed
+        if pricing.points_to_accrue > 0 and not delay:
+            expected_balance += pricing.points_to_accrue
+
         # Writes start here; everything above only read (or settled time, which is harmless).
+        # No savepoint around the insert: a duplicate receipt raises out of this transaction (or out of
+        # its savepoint when the caller has a transaction of its own), so nothing after it runs.
         try:
-            with transaction.atomic():
-                purchase = Purchase.objects.create(
-                    business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
-                    receipt_id=receipt_id, amount=pricing.amount, discount=pricing.discount,
-                    points_redeemed=pricing.points_redeemed, points_accrued=pricing.points_to_accrue,
-                    payable=pricing.payable, counts_for_level_since=card.purchase_period_start,
-                    idempotency_key=idempotency_key or "", request_hash=request_hash, actor=actor_user(actor),
-                    actor_label=actor_label(actor), created_at=now,
-                )  # fmt: skip
+            purchase = Purchase.objects.create(
+                business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
+                receipt_id=receipt_id, amount=pricing.amount, discount=pricing.discount,
+                points_redeemed=pricing.points_redeemed, points_accrued=pricing.points_to_accrue,
+                payable=pricing.payable, balance_after=expected_balance, stamps_added=stamps,
+                counts_for_level_since=card.purchase_period_start, idempotency_key=idempotency_key or "",
+                request_hash=request_hash, actor=actor_user(actor), actor_label=actor_label(actor), created_at=now,
+            )  # fmt: skip
         except IntegrityError:
             raise IdempotencyConflict(
                 _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
@@ -483,13 +500,17 @@ def confirm_purchase(
             for i, o in enumerate(pricing.lines)
         )  # fmt: skip
         changed: list[LedgerEntry] = list(settled)
+        # The redemption and the accrual are worked out in memory and inserted in one statement.
+        new_entries: list[LedgerEntry] = []
+        debits: list[ledger.PlannedDebit] = []
         if pricing.points_redeemed > 0:
-            changed.append(
-                ledger.debit(card=card, kind=Kind.REDEMPTION, amount=pricing.points_redeemed, now=now,
-                             purchase=purchase, point_of_sale_id=pos_id, actor=actor, reason=receipt_id)
+            planned = ledger.plan_debit(
+                card=card, kind=Kind.REDEMPTION, amount=pricing.points_redeemed, now=now, lots=lots,
+                purchase=purchase, point_of_sale_id=pos_id, actor=actor, reason=receipt_id,
             )  # fmt: skip
+            debits.append(planned)
+            new_entries.append(planned.entry)
         if pricing.points_to_accrue > 0:
-            delay = mechanic.accrual_delay_hours if mechanic else 0
             lifetime = mechanic.points_lifetime_days if mechanic else None
             if delay:
                 ledger.add_pending(
@@ -497,32 +518,35 @@ def confirm_purchase(
                     lifetime_days=lifetime, purchase=purchase, point_of_sale_id=pos_id, reason=receipt_id,
                 )  # fmt: skip
             else:
-                changed.append(
+                new_entries.append(
                     ledger.credit(card=card, kind=Kind.ACCRUAL, amount=pricing.points_to_accrue, now=now,
                                   expires_at=ledger.expiry_for(now, lifetime), purchase=purchase,
-                                  point_of_sale_id=pos_id, actor=actor, reason=receipt_id)
+                                  point_of_sale_id=pos_id, actor=actor, reason=receipt_id, save=False)
                 )  # fmt: skip
+        ledger.write_entries(new_entries, debits)
+        changed += new_entries
         for coupon in found:
             coupon.redeemed_at = now
             coupon.purchase = purchase
             coupon.redeemed_card = card
             coupon.save(update_fields=["redeemed_at", "purchase", "redeemed_card"])
             events.coupon_redeemed(business=business, code=coupon.code, card=card, purchase=purchase)
-        stamps = stamps_for(card.template, lines)
         if stamps:
             _add_stamps(card, stamps, purchase, now)
-            purchase.stamps_added = stamps
         if referrer_id and card.referral_rewarded_at is None and card.purchase_count == 0:
             _grant_referral(card, locked.get(referrer_id), purchase, now)
         card.purchase_count += 1
         card.purchase_total += pricing.payable
         _update_level(card)
         _save_card(card)
-        purchase.balance_after = card.balance
-        purchase.save(update_fields=["balance_after", "stamps_added"])
-        events.purchase_confirmed(purchase)
+        if purchase.balance_after != card.balance:
+            purchase.balance_after = card.balance
+            purchase.save(update_fields=["balance_after"])
+        outbox = [events.purchase_confirmed(purchase, save=False)]
         if changed or pricing.points_to_accrue:
-            events.points_changed(card, changed[-1] if changed else None, reason="purchase")
+            outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))
+        events.emit_all(outbox)
+        purchase._kopilka_created = True  # type: ignore[attr-defined]  # callers know it has no refunds yet
         return purchase
 
 

@@ -370,7 +370,9 @@ def purchase_data(purchase: Purchase) -> dict[str, Any]:
         "stamps_added": purchase.stamps_added,
         "created_at": purchase.created_at.isoformat(),
         "status": purchase.status,
-        "refunds": [refund_data(r) for r in purchase.refunds.select_related("purchase").order_by("created_at", "id")],
+        "refunds": []
+        if getattr(purchase, "_kopilka_created", False)  # just confirmed by this request: no refunds to read
+        else [refund_data(r) for r in purchase.refunds.select_related("purchase").order_by("created_at", "id")],
     }
 
 
