@@ -14,10 +14,31 @@ from kopilka.cards.models import Card
 from kopilka.loyalty.models import Coupon, GiftCertificate, Purchase
 
 
-def cards_for_update(card_ids: Iterable[int]) -> dict[int, Card]:
+def cards_for_update(card_ids: Iterable[int], *, known: Card | None = None) -> dict[int, Card]:
+    """Lock the cards, with their template, mechanic and level.
+
+    ``known``: the caller's copy of one of them, read in this request with its template and mechanic
+    (e.g. by ``selectors.card_by_code``). When it is the only card, the lock reads just the card's row
+    and takes the template, mechanic and level from it if the row still points at the same ones; these
+    rows are not under the card's lock either way, so this reads nothing older than a join would.
+    """
     ids = sorted({i for i in card_ids if i is not None})
+    if known is not None and ids == [known.pk] and _relations_loaded(known):
+        card = Card.objects.select_for_update().get(pk=known.pk)
+        if card.template_id == known.template_id:
+            card.template = known.template
+        if card.level_id is not None and card.level_id == known.level_id and Card.level.is_cached(known):
+            card.level = known.level
+        return {card.pk: card}
     rows = Card.objects.select_for_update(of=("self",)).filter(pk__in=ids).select_related("template__mechanic", "level").order_by("pk")
     return {card.pk: card for card in rows}
+
+
+def _relations_loaded(card: Card) -> bool:
+    if not Card.template.is_cached(card):
+        return False
+    template = card.template
+    return template.mechanic_id is None or type(template).mechanic.is_cached(template)
 
 
 def card_for_update(card_id: int) -> Card:

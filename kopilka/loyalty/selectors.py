@@ -18,17 +18,9 @@ ZERO = Decimal("0.00")
 def card_by_code(*, business: Business, code: str) -> Card:
     """A card by its number or the payload of its barcode."""
     code = (code or "").strip()
-    card = (
-        Card.objects.for_business(business)
-        .select_related("template__mechanic", "customer", "level")
-        .filter(number=code)
-        .first()
-    ) or (
-        Card.objects.for_business(business)
-        .select_related("template__mechanic", "customer", "level")
-        .filter(barcode_payload=code)
-        .first()
-    )
+    cards = Card.objects.for_business(business).select_related("template__mechanic", "customer", "level").order_by()
+    # Both are unique per business: at most one row each, no ORDER BY needed.
+    card = next(iter(cards.filter(number=code)[:1]), None) or next(iter(cards.filter(barcode_payload=code)[:1]), None)
     if card is None:
         raise CardNotFound("No such card.", field="card")
     return card

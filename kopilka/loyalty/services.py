@@ -435,7 +435,7 @@ def confirm_purchase(
 
     with transaction.atomic():
         referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
-        locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])])
+        locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
         card = locked[card.pk]
         existing = next(
             iter(Purchase.objects.filter(business=business, point_of_sale=point_of_sale, receipt_id=receipt_id).order_by()[:1]),
