@@ -98,10 +98,10 @@ def fanout(n: int, workers: int = 0) -> dict[str, float]:
     from kopilka.accounts import services as accounts
     from kopilka.accounts.models import User
     from kopilka.cards.models import Card, CardTemplate
-    from kopilka.core.models import OutboxEvent
+    from kopilka.core.models import OutboxCursor, OutboxEvent
     from kopilka.customers.models import Customer
     from kopilka.wallet import certificates, services, updates
-    from kopilka.wallet.models import DeviceRegistration, OutboxCursor, PassState
+    from kopilka.wallet.models import DeviceRegistration, PassState
 
     call_command("migrate", verbosity=0)
     owner = User.objects.create_user(email=f"bench{time.time_ns()}@example.com", password="bench-password-1")
@@ -127,7 +127,7 @@ def fanout(n: int, workers: int = 0) -> dict[str, float]:
                             push_token=f"{i:064x}") for i, s in enumerate(states)], batch_size=2000,
     )  # fmt: skip
     OutboxCursor.objects.update_or_create(
-        name="wallet", defaults={"last_event_id": OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0}
+        consumer="wallet", defaults={"last_id": OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0}
     )  # fmt: skip
     OutboxEvent.objects.bulk_create(
         [OutboxEvent(business=business, name="points.changed", payload={"card_id": c.pk}) for c in cards],

@@ -18,6 +18,10 @@ from typing import Any
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
+import h2.settings
+
+MAX_STREAMS = 1000  # what APNs advertises once the client certificate is accepted
 
 
 @dataclass
@@ -85,6 +89,8 @@ class FakeAPNs:
                 if key == "userId":
                     uid = value
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})  # fmt: skip
         conn.initiate_connection()
         sock.sendall(conn.data_to_send())
         streams: dict[int, dict[str, Any]] = {}
@@ -108,7 +114,7 @@ class FakeAPNs:
                     elif isinstance(event, h2.events.ConnectionTerminated):
                         return
                 sock.sendall(conn.data_to_send())
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
             pass
         finally:
             sock.close()
