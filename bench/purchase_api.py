@@ -176,7 +176,7 @@ def write_report(rows: list[tuple[str, dict[str, float], float, float]], args: a
         body.append(
             f"| `{name}` | {h['rps']:.1f} | {h['p50_ms']:.1f} | {h['p99_ms']:.1f} | {h['non2xx']:.0f} | {pgb:.1f} | {ratio:.1%} |"
         )
-    body.append("")
+    body += ["", ""]  # a blank line before the next section
     section = "\n".join(body)
     if head in text:
         start = text.index(head)

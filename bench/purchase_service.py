@@ -202,7 +202,7 @@ def write_report(rows: list[tuple[int, dict[str, float], float, float]], args: a
         body.append(
             f"| {w} | {s['tps']:.1f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']:.0f} | {pgb:.1f} | {ratio:.1%} |"
         )
-    body.append("")
+    body += ["", ""]  # a blank line before the next section
     section = "\n".join(body)
     if head in text:
         start = text.index(head)
