@@ -21,6 +21,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+DEVICE_PATH = "/3/device/"
 MAX_STREAMS = 1000  # what APNs advertises once the client certificate is accepted
 
 
@@ -88,7 +89,11 @@ class FakeAPNs:
             for key, value in rdn:
                 if key == "userId":
                     uid = value
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        # Lean like a real server's fast path: bytes headers, no per-header validation.
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding=None, validate_outbound_headers=False,
+            normalize_outbound_headers=False, validate_inbound_headers=False, normalize_inbound_headers=False,
+        ))  # fmt: skip
         conn.local_settings = h2.settings.Settings(client=False, initial_values={
             h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})  # fmt: skip
         conn.initiate_connection()
@@ -98,14 +103,17 @@ class FakeAPNs:
         try:
             while not self._stop.is_set():
                 try:
-                    data = sock.recv(65535)
+                    data = sock.recv(262144)
+                    while data and sock.pending():
+                        data += sock.recv(262144)
                 except TimeoutError:
                     continue
                 if not data:
                     break
                 for event in conn.receive_data(data):
                     if isinstance(event, h2.events.RequestReceived):
-                        streams[event.stream_id] = {"headers": dict(event.headers), "body": b""}
+                        streams[event.stream_id] = {"headers": {k.decode(): v.decode() for k, v in event.headers},
+                                                    "body": b""}  # fmt: skip
                     elif isinstance(event, h2.events.DataReceived):
                         streams[event.stream_id]["body"] += event.data
                         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -124,14 +132,28 @@ class FakeAPNs:
         path = headers.get(":path", "")
         with self._lock:
             self.requests.append(Recorded(headers.get(":method", ""), path, headers, stream["body"], uid))
-        token = path.rsplit("/", 1)[-1]
-        status = self.statuses.get(token, 200)
+        token = path[len(DEVICE_PATH) :] if path.startswith(DEVICE_PATH) else ""
+        topic = headers.get("apns-topic", "")
+        # As APNs: the path names a device, the topic is one the client certificate may push to.
+        if headers.get(":method") != "POST" or not path.startswith(DEVICE_PATH):
+            status, reason = (405, "MethodNotAllowed") if path.startswith(DEVICE_PATH) else (404, "BadPath")
+        elif not token:
+            status, reason = 400, "MissingDeviceToken"
+        elif not topic:
+            status, reason = 400, "MissingTopic"
+        elif topic != uid:
+            status, reason = 400, "TopicDisallowed"
+        else:
+            status = self.statuses.get(token, 200)
+            reason = {200: "", 410: "Unregistered", 400: "BadDeviceToken"}.get(status, "InternalServerError")
         body = b""
         if status == 410:
-            body = json.dumps({"reason": "Unregistered", "timestamp": 1700000000000}).encode()
+            body = json.dumps({"reason": reason, "timestamp": 1700000000000}).encode()
         elif status != 200:
-            body = json.dumps({"reason": "BadDeviceToken" if status == 400 else "InternalServerError"}).encode()
-        conn.send_headers(stream_id, [(":status", str(status)), ("apns-id", str(uuid.uuid4())),
-                                      ("content-length", str(len(body)))], end_stream=not body)  # fmt: skip
+            body = json.dumps({"reason": reason}).encode()
+        response = [(b":status", str(status).encode()), (b"apns-id", str(uuid.uuid4()).encode())]
+        if body:
+            response.append((b"content-length", str(len(body)).encode()))
+        conn.send_headers(stream_id, response, end_stream=not body)
         if body:
             conn.send_data(stream_id, body, end_stream=True)

@@ -142,3 +142,21 @@ def test_a_large_fan_out_is_split_into_push_tasks(apns, wallet, card, state, mon
     assert (report.sent, report.unregistered) == (4, 1)
     assert sorted(r.path for r in apns.requests) == [f"/3/device/token{n}" for n in range(5)]
     assert DeviceRegistration.objects.count() == 4
+
+
+def test_the_fake_checks_the_topic_and_a_wrong_topic_is_a_failure_not_an_unregistration(apns, wallet) -> None:  # type: ignore[no-untyped-def]
+    from kopilka.wallet import apns as client
+    from kopilka.wallet import vault
+
+    pem = wallet.settings.apple_certificate_pem.encode()
+    key = vault.decrypt(wallet.settings.apple_key_encrypted)
+    pushes = [client.Push(1, "token1"), client.Push(2, "gone")]
+    apns.statuses["gone"] = 410
+
+    wrong = client.send(certificate_pem=pem, key_pem=key, topic="pass.other.topic", pushes=pushes)
+    right = client.send(certificate_pem=pem, key_pem=key, topic=wallet.pass_type_id, pushes=pushes)
+
+    assert sorted((r.registration_id, r.status, r.reason) for r in wrong) == [
+        (1, 400, "TopicDisallowed"), (2, 400, "TopicDisallowed")]  # fmt: skip
+    assert not any(r.unregistered for r in wrong)
+    assert sorted((r.registration_id, r.status, r.unregistered) for r in right) == [(1, 200, False), (2, 410, True)]
