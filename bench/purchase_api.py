@@ -3,7 +3,7 @@
     uv run python bench/purchase_api.py [--customers 100000] [--seconds 15] [--clients 16]
 
 Uses the database prepared by ``bench/purchase_service.py`` (run that first, or pass --prepare).
-Starts gunicorn with 2 × cores sync workers on 127.0.0.1 (``--preload`` of ``bench/bench_wsgi.py``, which
+Starts gunicorn with 2 × cores sync workers on 127.0.0.1 (``--preload`` of ``kopilka.wsgi``, which
 imports the URLconf before the fork, so no worker pays Django's first-request imports during the
 measurement), warms both paths up, then drives it with ``wrk`` (another
 process; Debian package ``wrk``) and a Lua script that sends ``POST /api/v1/purchases`` (unique
@@ -80,7 +80,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         KOPILKA_DEBUG="0",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench_wsgi:application", "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
+        [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application",
          "--preload", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
