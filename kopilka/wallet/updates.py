@@ -107,15 +107,17 @@ def push_registrations(registration_ids: list[int]) -> PushReport:
             topic=row.apple_pass_type_id,
             pushes=pushes,
         )
+        gone: list[int] = []
         for result in results:
             if result.status == 200:
                 report.sent += 1
             elif result.unregistered:
-                report.unregistered += 1
-                services.drop_push_token(registration_id=result.registration_id)
+                gone.append(result.registration_id)
             else:
                 report.failed += 1
                 logger.warning("APNs answered %s %s", result.status, result.reason)
+        report.unregistered += len(gone)
+        services.drop_push_tokens(gone)  # one transaction for the chunk, not one per 410
     return report
 
 

@@ -160,3 +160,23 @@ def test_the_fake_checks_the_topic_and_a_wrong_topic_is_a_failure_not_an_unregis
         (1, 400, "TopicDisallowed"), (2, 400, "TopicDisallowed")]  # fmt: skip
     assert not any(r.unregistered for r in wrong)
     assert sorted((r.registration_id, r.status, r.unregistered) for r in right) == [(1, 200, False), (2, 410, True)]
+
+
+def test_many_410s_of_a_chunk_unregister_together_and_remove_each_card_once(apns, wallet, card, state) -> None:  # type: ignore[no-untyped-def]
+    other = services.ensure_pass_state(make_card(wallet.business, number="10000003", phone="+79990003333"))
+    _registered(state, "device1", "gone1")
+    _registered(state, "device2", "gone2")
+    _registered(other, "device3", "gone3")
+    _registered(other, "device4", "live4")
+    for token in ("gone1", "gone2", "gone3"):
+        apns.statuses[token] = 410
+    updates.run()  # drain the installs
+    ids = list(DeviceRegistration.objects.order_by("pk").values_list("pk", flat=True))
+
+    report = updates.push_registrations(ids)
+
+    assert (report.sent, report.unregistered, report.failed) == (1, 3, 0)
+    assert list(DeviceRegistration.objects.values_list("push_token", flat=True)) == ["live4"]
+    removed = OutboxEvent.objects.filter(name="card.removed")
+    assert [e.payload["card_id"] for e in removed] == [card.pk]
+    assert removed.get().payload["serial_number"] == state.serial_number
