@@ -226,13 +226,26 @@ def write_report(figures: dict[str, object]) -> None:
         "The fan-out figure includes the consumer's own transaction (cursor, tag bump) and HTTP/2 over TLS to a fake",
         "written in Python with `h2`, running in a separate process on the same machine; the load average of the",
         "shared machine during the run is given above, so the wall figure is a floor, the CPU figure the capacity.",
+        "The fake checks path, token and topic (= the client certificate's UID) and answers from one thread per",
+        "connection; its CPU is given so it is not mistaken for ours (it stands in for Apple's servers).",
+        "",
+        "Where the consumer's time goes (cProfile of the 10,000-push run, 2026-11-24): the pusher",
+        "(`kopilka/wallet/apns.py`) drives `h2` directly over a blocking TLS socket, one connection per chunk of",
+        "1,000 with 100 streams in flight, frames written and read in batches. Of its CPU about 40 % is h2",
+        "building HEADERS frames (HPACK with Huffman-coded `:path`), 25 % parsing the responses, 10 % TLS",
+        "read/write, 6 % DATA frames; the database work (outbox read, one UPDATE for the tags, the registration",
+        "ids, one read per chunk, 410s unregistered per chunk in one transaction) is about 15 %. Before, httpx's",
+        "HTTP/2 client with 4 connections × 8 streams spent ~1.5 ms of CPU per push in httpcore's per-request",
+        "queue scans, tasks and locks: 419 pushes/s wall, 566 per consumer CPU second on the same machine.",
+        "More streams per connection cost CPU (h2 counts the open streams on every new stream) and gain nothing",
+        "on localhost; wall time is bounded by the two processes sharing 2 busy cores.",
         "",
     ]
     section = "\n".join(lines)
     start = text.find(HEAD)
     if start != -1:
         end = text.find("\n## ", start + len(HEAD))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
