@@ -227,9 +227,7 @@ class _Connection:
         for entry in self.inflight.values():
             self.results.append(Result(entry.push.registration_id, 0, reason))
         self.inflight.clear()
-        self.closed = True
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        self.closed = True  # the socket is closed by the caller, after it has left the selector
 
 
 def _send_all(context: ssl.SSLContext, topic: str, pushes: list[Push]) -> list[Result]:
@@ -269,9 +267,17 @@ def _send_all(context: ssl.SSLContext, topic: str, pushes: list[Push]) -> list[R
                     connection.on_readable()
                 except (OSError, ssl.SSLError, h2.exceptions.ProtocolError) as exc:
                     connection._close(type(exc).__name__)
-            for connection in [c for c in live if c.done()]:
+            finished = [c for c in live if c.done()]
+            for connection in finished:  # out of the selector before any socket closes (fds get reused)
                 live.remove(connection)
                 selector.unregister(connection.sock)
+                if not connection.closed:  # all answered: say goodbye as RFC 9113 asks
+                    with contextlib.suppress(OSError, h2.exceptions.ProtocolError):
+                        connection.h2.close_connection()
+                        connection.flush()
+                with contextlib.suppress(OSError):
+                    connection.sock.close()
+            for connection in finished:
                 results.extend(connection.results)
                 if connection.pending:  # went away before sending everything
                     if reconnects < RECONNECTS:
@@ -283,7 +289,6 @@ def _send_all(context: ssl.SSLContext, topic: str, pushes: list[Push]) -> list[R
                     else:
                         results.extend(Result(p.registration_id, 0, "gave up") for p in connection.pending)
                         connection.pending.clear()
-                connection._close("done")
     return results
 
 

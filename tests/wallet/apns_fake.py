@@ -41,6 +41,8 @@ class FakeAPNs:
     statuses: dict[str, int] = field(default_factory=dict)  # push token → status (default 200)
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
+    goaway_after: int = 0  # answer this many streams per connection, then GOAWAY (0: never)
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -84,6 +86,9 @@ class FakeAPNs:
         except (ssl.SSLError, OSError):
             raw.close()
             return
+        with self._lock:
+            self.connections += 1
+        answered = 0
         uid = ""
         for rdn in (sock.getpeercert() or {}).get("subject", ()):
             for key, value in rdn:
@@ -119,6 +124,11 @@ class FakeAPNs:
                         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                     elif isinstance(event, h2.events.StreamEnded):
                         self._respond(conn, event.stream_id, streams.pop(event.stream_id), uid)
+                        answered += 1
+                        if answered == self.goaway_after:  # streams after this one were never processed
+                            conn.close_connection(last_stream_id=event.stream_id)
+                            sock.sendall(conn.data_to_send())
+                            return
                     elif isinstance(event, h2.events.ConnectionTerminated):
                         return
                 sock.sendall(conn.data_to_send())

@@ -180,3 +180,19 @@ def test_many_410s_of_a_chunk_unregister_together_and_remove_each_card_once(apns
     removed = OutboxEvent.objects.filter(name="card.removed")
     assert [e.payload["card_id"] for e in removed] == [card.pk]
     assert removed.get().payload["serial_number"] == state.serial_number
+
+
+def test_pushes_the_server_did_not_process_before_goaway_go_out_on_a_new_connection(apns, wallet) -> None:  # type: ignore[no-untyped-def]
+    from kopilka.wallet import apns as client
+    from kopilka.wallet import vault
+
+    apns.goaway_after = 2
+    pushes = [client.Push(n, f"token{n}") for n in range(5)]
+
+    results = client.send(certificate_pem=wallet.settings.apple_certificate_pem.encode(),
+                          key_pem=vault.decrypt(wallet.settings.apple_key_encrypted),
+                          topic=wallet.pass_type_id, pushes=pushes)  # fmt: skip
+
+    assert sorted((r.registration_id, r.status) for r in results) == [(n, 200) for n in range(5)]
+    assert sorted(r.path for r in apns.requests) == [f"/3/device/token{n}" for n in range(5)]
+    assert apns.connections == 3
