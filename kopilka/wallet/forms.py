@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.wallet import certificates
-from kopilka.wallet.models import WalletSettings
+from kopilka.wallet.models import TemplateDesign, WalletSettings
 
 MAX_UPLOAD = 256 * 1024
 
@@ -89,3 +89,57 @@ class GoogleSettingsForm(forms.Form):
 
 class OrganizationForm(forms.Form):
     organization_name = forms.CharField(label=_("Organisation name"), max_length=200)
+
+
+class TemplateDesignForm(forms.Form):
+    """Лояльность → template design (D1). Level themes are fields ``level_<id>_<colour>``."""
+
+    background = forms.CharField(label=_("Background colour"), max_length=7)
+    foreground = forms.CharField(label=_("Text colour"), max_length=7)
+    label = forms.CharField(label=_("Label colour"), max_length=7)
+    logo_text = forms.CharField(label=_("Logo text"), max_length=40, required=False)
+    barcode_format = forms.ChoiceField(label=_("Barcode format"), choices=TemplateDesign.BarcodeFormat.choices)
+    barcode_content = forms.ChoiceField(label=_("Barcode content"), choices=TemplateDesign.BarcodeContent.choices)
+    front_fields = forms.CharField(
+        label=_("Front fields"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One field a line: “Label: text”, variables like {{balance}}."),
+    )  # fmt: skip
+    back_fields = forms.CharField(
+        label=_("Back fields"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One field a line: “Label: text”, variables like {{balance}}."),
+    )  # fmt: skip
+    description = forms.CharField(
+        label=_("Business information"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, levels: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.levels = levels
+        for level in levels:
+            for key, label in (("background", _("Background")), ("foreground", _("Text")), ("label", _("Label"))):
+                self.fields[f"level_{level.pk}_{key}"] = forms.CharField(label=label, max_length=7, required=False)
+
+    def level_rows(self) -> list[tuple[Any, list[forms.BoundField]]]:
+        return [(level, [self[f"level_{level.pk}_{key}"] for key in ("background", "foreground", "label")])
+                for level in self.levels]  # fmt: skip
+
+    def design_data(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("level_")}
+        themes: dict[str, dict[str, str]] = {}
+        for level in self.levels:
+            theme = {key: self.cleaned_data.get(f"level_{level.pk}_{key}") or ""
+                     for key in ("background", "foreground", "label")}  # fmt: skip
+            if any(theme.values()):
+                themes[str(level.pk)] = {k: v for k, v in theme.items() if v}
+        data["level_themes"] = themes
+        return data
+
+    @staticmethod
+    def initial_for(design: TemplateDesign) -> dict[str, Any]:
+        initial: dict[str, Any] = {name: getattr(design, name) for name in (
+            "background", "foreground", "label", "logo_text", "barcode_format", "barcode_content",
+            "front_fields", "back_fields", "description")}  # fmt: skip
+        for level_id, theme in (design.level_themes or {}).items():
+            for key, value in theme.items():
+                initial[f"level_{level_id}_{key}"] = value
+        return initial

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -77,3 +78,48 @@ class DeviceRegistration(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.device_library_identifier} → {self.pass_state_id}"
+
+
+HEX_COLOUR = RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("A colour is written as #RRGGBB."))
+
+
+class TemplateDesign(TenantModel):
+    """How the wallet pass of a card template looks (D1): colours, logo text, barcode, fields, level themes."""
+
+    class BarcodeFormat(models.TextChoices):
+        QR = "PKBarcodeFormatQR", _("QR code")
+        PDF417 = "PKBarcodeFormatPDF417", _("PDF417")
+        AZTEC = "PKBarcodeFormatAztec", _("Aztec")
+        CODE128 = "PKBarcodeFormatCode128", _("Code 128")
+
+    class BarcodeContent(models.TextChoices):
+        NUMBER = "number", _("Card number")
+        PAYLOAD = "payload", _("Barcode payload")
+
+    template = models.OneToOneField("cards.CardTemplate", on_delete=models.CASCADE, related_name="wallet_design")
+    background = models.CharField(_("background colour"), max_length=7, default="#202124", validators=[HEX_COLOUR])
+    foreground = models.CharField(_("text colour"), max_length=7, default="#FFFFFF", validators=[HEX_COLOUR])
+    label = models.CharField(_("label colour"), max_length=7, default="#FFC400", validators=[HEX_COLOUR])
+    logo_text = models.CharField(_("logo text"), max_length=40, blank=True)
+    barcode_format = models.CharField(
+        _("barcode format"), max_length=32, choices=BarcodeFormat.choices, default=BarcodeFormat.QR
+    )
+    barcode_content = models.CharField(
+        _("barcode content"), max_length=16, choices=BarcodeContent.choices, default=BarcodeContent.PAYLOAD
+    )
+    front_fields = models.TextField(
+        _("front fields"), blank=True, help_text=_("One field a line: “Label: text”, variables like {{balance}}.")
+    )
+    back_fields = models.TextField(
+        _("back fields"), blank=True, help_text=_("One field a line: “Label: text”, variables like {{balance}}.")
+    )
+    description = models.TextField(_("business information"), blank=True)
+    level_themes = models.JSONField(_("level themes"), default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card design")
+        verbose_name_plural = _("card designs")
+
+    def __str__(self) -> str:
+        return f"{self.template_id}"

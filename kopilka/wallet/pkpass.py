@@ -113,6 +113,10 @@ class PassData:
     expires_at: datetime | None = None
     voided: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    barcode_format: str = "PKBarcodeFormatQR"
+    logo_text: str = ""
+    front_fields: tuple[tuple[str, str], ...] = ()  # (label, rendered value) from the template design
+    back_fields: tuple[tuple[str, str], ...] = ()
 
 
 def build_pass_json(data: PassData) -> dict[str, Any]:
@@ -141,6 +145,11 @@ def build_pass_json(data: PassData) -> dict[str, Any]:
         back.append({"key": "phone", "label": "Phone", "value": data.business_phone})
     if data.business_address:
         back.append({"key": "address", "label": "Address", "value": data.business_address})
+    auxiliary += [{"key": f"front_{i}", "label": label, "value": value}
+                  for i, (label, value) in enumerate(data.front_fields)]  # fmt: skip
+    back += [
+        {"key": f"design_{i}", "label": label, "value": value} for i, (label, value) in enumerate(data.back_fields)
+    ]
     fields: dict[str, Any] = {
         "headerFields": [] if style == "storeCard" else [primary],
         "primaryFields": [primary] if style == "storeCard" else [],
@@ -158,12 +167,12 @@ def build_pass_json(data: PassData) -> dict[str, Any]:
         "teamIdentifier": data.team_id,
         "organizationName": data.organization_name,
         "description": data.description,
-        "logoText": data.organization_name,
+        "logoText": data.logo_text or data.organization_name,
         "authenticationToken": data.authentication_token,
         "webServiceURL": data.web_service_url,
         "barcodes": [
             {
-                "format": "PKBarcodeFormatQR",
+                "format": data.barcode_format,
                 "message": data.barcode_payload,
                 "messageEncoding": "iso-8859-1",
                 "altText": data.card_number,

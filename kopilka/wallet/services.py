@@ -10,19 +10,21 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography import x509
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kopilka.accounts.models import Business, PointOfSale
-from kopilka.cards.models import Card
+from kopilka.cards.models import Card, CardTemplate
 from kopilka.core import audit
 from kopilka.core.links import absolute
 from kopilka.core.models import OutboxEvent
 from kopilka.wallet import certificates, pkpass, vault
-from kopilka.wallet.models import DeviceRegistration, PassState, WalletSettings
+from kopilka.wallet.models import HEX_COLOUR, DeviceRegistration, PassState, TemplateDesign, WalletSettings
 
 TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"  # noqa: S105 - an alphabet, not a secret
 
@@ -189,11 +191,143 @@ def _locations(business_id: int) -> tuple[pkpass.Location, ...]:
     return tuple(pkpass.Location(float(p.latitude), float(p.longitude), p.name) for p in points)  # type: ignore[arg-type]
 
 
+# --- Template design (D1) -----------------------------------------------------------------------------
+
+COLOUR_KEYS = ("background", "foreground", "label")
+DESIGN_FIELDS = ("background", "foreground", "label", "logo_text", "barcode_format", "barcode_content",
+                 "front_fields", "back_fields", "description", "level_themes")  # fmt: skip
+
+
+def design_lines(text: str) -> list[tuple[str, str]]:
+    """``Label: text`` a line; a line without a colon is a field without a label."""
+    lines = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        label, sep, value = line.partition(":")
+        lines.append((label.strip(), value.strip()) if sep else ("", line.strip()))
+    return lines
+
+
+def design_colours(design: TemplateDesign, level_id: int | None) -> dict[str, str]:
+    colours = {key: getattr(design, key) for key in COLOUR_KEYS}
+    theme = (design.level_themes or {}).get(str(level_id)) if level_id else None
+    if isinstance(theme, dict):
+        colours.update({k: v for k, v in theme.items() if k in COLOUR_KEYS and v})
+    return colours
+
+
+def template_levels(template: CardTemplate) -> list[Any]:
+    from kopilka.loyalty.models import Level
+
+    if template.mechanic_id is None:
+        return []
+    return list(Level.objects.filter(mechanic_id=template.mechanic_id).order_by("threshold", "id"))
+
+
+def copied_themes(template: CardTemplate, data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The "copy theme" action: the main colours for every level of the template's mechanic."""
+    return {str(level.pk): {key: data.get(key, "") for key in COLOUR_KEYS} for level in template_levels(template)}
+
+
+def _clean_design(business: Business, template: CardTemplate, data: dict[str, Any]) -> dict[str, Any]:
+    from kopilka.enrollment.variables import known_keys, validate_text
+
+    errors: dict[str, list[Any]] = {}
+    cleaned: dict[str, Any] = {}
+    defaults = TemplateDesign()
+    for name in DESIGN_FIELDS:
+        value = data.get(name, getattr(defaults, name))
+        cleaned[name] = value if name == "level_themes" else ("" if value is None else str(value).strip())
+    for key in COLOUR_KEYS:
+        cleaned[key] = cleaned[key].upper()
+        try:
+            HEX_COLOUR(cleaned[key])
+        except ValidationError as e:
+            errors.setdefault(key, []).extend(e.error_list)
+    if cleaned["barcode_format"] not in TemplateDesign.BarcodeFormat.values:
+        errors["barcode_format"] = [ValidationError(gettext("Choose a barcode format."))]
+    if cleaned["barcode_content"] not in TemplateDesign.BarcodeContent.values:
+        errors["barcode_content"] = [ValidationError(gettext("Choose the barcode content."))]
+    if len(cleaned["logo_text"]) > 40:
+        errors["logo_text"] = [ValidationError(gettext("At most 40 characters."))]
+    known = known_keys(business)
+    for name in ("front_fields", "back_fields", "description"):
+        try:
+            validate_text(cleaned[name], known=known)
+        except ValidationError as e:
+            errors.setdefault(name, []).extend(e.error_list)
+    themes = cleaned["level_themes"] or {}
+    level_ids = {str(level.pk) for level in template_levels(template)}
+    clean_themes: dict[str, dict[str, str]] = {}
+    if not isinstance(themes, dict):
+        errors["level_themes"] = [ValidationError(gettext("Level themes are invalid."))]
+    else:
+        for level_id, theme in themes.items():
+            if str(level_id) not in level_ids or not isinstance(theme, dict):
+                errors["level_themes"] = [ValidationError(gettext("Level themes are invalid."))]
+                break
+            colours = {k: str(theme.get(k) or "").strip().upper() for k in COLOUR_KEYS}
+            colours = {k: v for k, v in colours.items() if v}
+            for v in colours.values():
+                try:
+                    HEX_COLOUR(v)
+                except ValidationError as e:
+                    errors.setdefault("level_themes", []).extend(e.error_list)
+            if colours:
+                clean_themes[str(level_id)] = colours
+    cleaned["level_themes"] = clean_themes
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def save_template_design(*, business: Business, template: CardTemplate, data: dict[str, Any],
+                         actor: Any = None) -> TemplateDesign:  # fmt: skip
+    """Validate and store the design of ``template``; passes of its cards refresh (template.updated)."""
+    from kopilka.loyalty.events import emit
+
+    if template.business_id != business.pk:
+        raise ValidationError(gettext("The template belongs to another business."))
+    cleaned = _clean_design(business, template, data)
+    with transaction.atomic():
+        design = TemplateDesign.objects.select_for_update().filter(business=business, template=template).first()
+        before = {name: getattr(design, name) for name in DESIGN_FIELDS} if design is not None else None
+        if design is None:
+            design = TemplateDesign(business=business, template=template)
+        for name, value in cleaned.items():
+            setattr(design, name, value)
+        design.save()
+        audit.record(business=business, actor=actor, action="wallet.template_design", obj=template,
+                     before=before, after=cleaned)  # fmt: skip
+        emit(business=business, name="template.updated", payload={"template_id": template.pk})
+    return design
+
+
 def pass_data(card: Card, state: PassState, row: WalletSettings) -> pkpass.PassData:
     template = card.template
     business = card.business
     customer = card.customer
+    stored = TemplateDesign.objects.filter(template_id=template.pk).first()
     design: dict[str, Any] = getattr(template, "design", None) or {}
+    front: tuple[tuple[str, str], ...] = ()
+    back: tuple[tuple[str, str], ...] = ()
+    extra: dict[str, Any] = {}
+    if stored is not None:
+        design = design_colours(stored, card.level_id)
+        values: dict[str, Any] | None = None
+        if stored.front_fields or stored.back_fields or stored.description:
+            from kopilka.enrollment.variables import card_values, render
+
+            values = card_values(card)
+            front = tuple((label, render(text, values)) for label, text in design_lines(stored.front_fields))
+            back = tuple((label, render(text, values)) for label, text in design_lines(stored.back_fields))
+            if stored.description:
+                back += (("", render(stored.description, values)),)
+        extra = {"barcode_format": stored.barcode_format, "front_fields": front, "back_fields": back,
+                 "logo_text": stored.logo_text,
+                 "barcode_message": card.number if stored.barcode_content == TemplateDesign.BarcodeContent.NUMBER
+                 else card.barcode_payload}  # fmt: skip
     return pkpass.PassData(
         serial_number=state.serial_number,
         authentication_token=state.authentication_token,
@@ -204,7 +338,7 @@ def pass_data(card: Card, state: PassState, row: WalletSettings) -> pkpass.PassD
         description=template.name,
         template_type=template.type,
         card_number=card.number,
-        barcode_payload=card.barcode_payload,
+        barcode_payload=extra.pop("barcode_message", card.barcode_payload),
         customer_name=f"{customer.first_name} {customer.last_name}".strip(),
         balance=card.balance or Decimal(0),
         level_name=card.level.name if card.level_id else "",  # type: ignore[union-attr]
@@ -219,6 +353,7 @@ def pass_data(card: Card, state: PassState, row: WalletSettings) -> pkpass.PassD
         label=pkpass.parse_hex(design.get("label"), (255, 196, 0)),
         locations=_locations(card.business_id),
         voided=card.status in (Card.Status.BLOCKED, Card.Status.DELETED),
+        **extra,
     )
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
     re_path(r"^wallet/+v1/log/?$", views.device_log, name="log"),
     re_path(r"^wallet/pass/(?P<pass_token>[A-Za-z0-9]{20,64})\.pkpass$", views.pass_download, name="pass_download"),
     path("settings/certificates/", views.certificates_page, name="certificates"),
+    path("loyalty/templates/<int:template_id>/design/", views.template_design, name="template_design"),
 ]

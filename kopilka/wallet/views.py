@@ -8,18 +8,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.crypto import constant_time_compare
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from kopilka.cards.models import CardTemplate
 from kopilka.core.access import public, section_required
+from kopilka.core.permissions import Level
+from kopilka.enrollment.variables import sample_values
 from kopilka.wallet import pkpass, services
-from kopilka.wallet.forms import AppleCertificateForm, GoogleSettingsForm, OrganizationForm
-from kopilka.wallet.models import PassState, WalletSettings
+from kopilka.wallet.forms import AppleCertificateForm, GoogleSettingsForm, OrganizationForm, TemplateDesignForm
+from kopilka.wallet.models import PassState, TemplateDesign, WalletSettings
 
 logger = logging.getLogger("kopilka.wallet.device_log")
 
@@ -182,3 +186,37 @@ def certificates_page(request: HttpRequest) -> HttpResponseBase:
         },
         status=400 if which in {"apple", "google", "org"} else 200,
     )
+
+
+@section_required("loyalty")
+@require_http_methods(["GET", "POST"])
+def template_design(request: HttpRequest, template_id: int) -> HttpResponseBase:
+    """Лояльность → template design (D1): the wallet look of a card template with a live preview."""
+    business = request.business  # type: ignore[attr-defined]
+    template = get_object_or_404(CardTemplate, pk=template_id, business=business)
+    design = TemplateDesign.objects.filter(template=template).first() or TemplateDesign(template=template)
+    levels = services.template_levels(template)
+    form = TemplateDesignForm(request.POST if request.method == "POST" else None, levels=levels,
+                              initial=TemplateDesignForm.initial_for(design))  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        data = form.design_data()
+        if request.POST.get("action") == "copy_theme":
+            data["level_themes"] = services.copied_themes(template, data)
+        try:
+            services.save_template_design(business=business, template=template, data=data, actor=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    form.add_error(None if field == "level_themes" else field, error)
+        else:
+            messages.success(request, _("The card design is saved."))
+            return redirect("wallet:template_design", template_id=template.pk)
+    can_edit = bool(request.membership.can("loyalty", Level.EDIT))  # type: ignore[attr-defined]
+    sample = sample_values(business)
+    return render(request, "wallet/template_design.html", {
+        "template": template, "form": form, "can_edit": can_edit, "levels": levels,
+        "sample": sample, "organization_name": business.name,
+        "initial_json": {name: form[name].value() or "" for name in (
+            "background", "foreground", "label", "logo_text", "barcode_format", "barcode_content",
+            "front_fields", "back_fields", "description")},
+    })  # fmt: skip
