@@ -9,7 +9,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.wallet import certificates
+from kopilka.wallet import certificates, services
 from kopilka.wallet.models import TemplateDesign, WalletSettings
 
 MAX_UPLOAD = 256 * 1024
@@ -91,8 +91,17 @@ class OrganizationForm(forms.Form):
     organization_name = forms.CharField(label=_("Organisation name"), max_length=200)
 
 
+def png_upload(upload: UploadedFile | None) -> str | None:
+    """An uploaded PNG as a ``data:`` URL; None when nothing was uploaded."""
+    if not upload:
+        return None
+    if upload.size and upload.size > services.IMAGE_MAX_BYTES:
+        raise forms.ValidationError(_("The image must be at most 256 KB."))
+    return services.png_data_url(upload.read())
+
+
 class TemplateDesignForm(forms.Form):
-    """Лояльность → template design (D1). Level themes are fields ``level_<id>_<colour>``."""
+    """Лояльность → template design (D1). Level themes are fields ``level_<id>_<colour>`` and ``level_<id>_strip``."""
 
     background = forms.CharField(label=_("Background colour"), max_length=7)
     foreground = forms.CharField(label=_("Text colour"), max_length=7)
@@ -111,6 +120,10 @@ class TemplateDesignForm(forms.Form):
     description = forms.CharField(
         label=_("Business information"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    logo_file = forms.FileField(label=_("Logo (PNG)"), required=False)
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    strip_file = forms.FileField(label=_("Strip (PNG)"), required=False)
+    remove_strip = forms.BooleanField(label=_("Remove the strip"), required=False)
 
     def __init__(self, *args: Any, levels: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,17 +131,44 @@ class TemplateDesignForm(forms.Form):
         for level in levels:
             for key, label in (("background", _("Background")), ("foreground", _("Text")), ("label", _("Label"))):
                 self.fields[f"level_{level.pk}_{key}"] = forms.CharField(label=label, max_length=7, required=False)
+            self.fields[f"level_{level.pk}_strip"] = forms.FileField(label=_("Strip (PNG)"), required=False)
+            self.fields[f"level_{level.pk}_remove_strip"] = forms.BooleanField(label=_("Remove"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ["logo_file", "strip_file", *(f"level_{level.pk}_strip" for level in self.levels)]:
+            if name in self.errors:
+                continue
+            try:
+                data[name] = png_upload(data.get(name))
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return data
 
     def level_rows(self) -> list[tuple[Any, list[forms.BoundField]]]:
         return [(level, [self[f"level_{level.pk}_{key}"] for key in ("background", "foreground", "label")])
                 for level in self.levels]  # fmt: skip
 
-    def design_data(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("level_")}
+    def level_strips(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        return [(level, self[f"level_{level.pk}_strip"], self[f"level_{level.pk}_remove_strip"])
+                for level in self.levels]  # fmt: skip
+
+    def design_data(self, current: TemplateDesign | None = None) -> dict[str, Any]:
+        """The service's data; images not uploaded (and not removed) stay as ``current`` has them."""
+        skip = ("level_", "logo_file", "strip_file", "remove_logo", "remove_strip")
+        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith(skip)}
+        cd = self.cleaned_data
+        data["logo_image"] = "" if cd.get("remove_logo") else cd.get("logo_file")
+        data["strip_image"] = "" if cd.get("remove_strip") else cd.get("strip_file")
+        stored = (current.level_themes if current is not None else None) or {}
         themes: dict[str, dict[str, str]] = {}
         for level in self.levels:
             theme = {key: self.cleaned_data.get(f"level_{level.pk}_{key}") or ""
                      for key in ("background", "foreground", "label")}  # fmt: skip
+            if cd.get(f"level_{level.pk}_remove_strip"):
+                theme["strip"] = ""
+            else:
+                theme["strip"] = cd.get(f"level_{level.pk}_strip") or (stored.get(str(level.pk)) or {}).get("strip", "")
             if any(theme.values()):
                 themes[str(level.pk)] = {k: v for k, v in theme.items() if v}
         data["level_themes"] = themes
@@ -141,5 +181,6 @@ class TemplateDesignForm(forms.Form):
             "front_fields", "back_fields", "description")}  # fmt: skip
         for level_id, theme in (design.level_themes or {}).items():
             for key, value in theme.items():
-                initial[f"level_{level_id}_{key}"] = value
+                if key != "strip":
+                    initial[f"level_{level_id}_{key}"] = value
         return initial

@@ -115,6 +115,9 @@ class TemplateDesign(TenantModel):
     )
     description = models.TextField(_("business information"), blank=True)
     level_themes = models.JSONField(_("level themes"), default=dict, blank=True)
+    # PNG ``data:`` URLs (≤ 256 KB; nothing serves media files). A level theme may carry its own "strip".
+    logo_image = models.TextField(_("logo image"), blank=True)
+    strip_image = models.TextField(_("strip image"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

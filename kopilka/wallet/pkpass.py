@@ -117,6 +117,8 @@ class PassData:
     logo_text: str = ""
     front_fields: tuple[tuple[str, str], ...] = ()  # (label, rendered value) from the template design
     back_fields: tuple[tuple[str, str], ...] = ()
+    logo_png: bytes = b""  # uploaded in the template design; empty: a generated badge
+    strip_png: bytes = b""  # the level theme's strip or the main one
 
 
 def build_pass_json(data: PassData) -> dict[str, Any]:
@@ -210,11 +212,20 @@ def pass_strings(language: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-16")
 
 
+STRIP_STYLES = ("storeCard", "coupon", "eventTicket")
+
+
 def images(data: PassData) -> dict[str, bytes]:
+    # Without an image library the uploaded logo/strip cannot be rescaled: every scale gets the same
+    # bytes and Wallet scales them to fit (an upload at @3x size looks sharp everywhere).
+    strip = data.strip_png if style_for(data.template_type) in STRIP_STYLES else b""
     files = {}
     for scale, suffix in ((1, ""), (2, "@2x"), (3, "@3x")):
         files[f"icon{suffix}.png"] = png.badge(29 * scale, 29 * scale, data.background, data.label)
-        files[f"logo{suffix}.png"] = png.badge(50 * scale, 50 * scale, data.background, data.foreground)
+        files[f"logo{suffix}.png"] = data.logo_png or png.badge(50 * scale, 50 * scale, data.background,
+                                                                data.foreground)  # fmt: skip
+        if strip:
+            files[f"strip{suffix}.png"] = strip
     return files
 
 

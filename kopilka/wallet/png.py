@@ -43,3 +43,16 @@ def badge(width: int, height: int, background: tuple[int, int, int], foreground:
                 row += bg
         rows.append(bytes(row))
     return encode(width, height, rows)
+
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def dimensions(content: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk; ValueError when ``content`` is not a PNG."""
+    if not content.startswith(SIGNATURE) or len(content) < 33 or content[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    length, width, height = struct.unpack(">I4xII", content[8:24])
+    if length != 13 or not width or not height:
+        raise ValueError("bad IHDR")
+    return width, height

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from kopilka.cards.models import Card, CardTemplate
 from kopilka.core import audit
 from kopilka.core.links import absolute
 from kopilka.core.models import OutboxEvent
-from kopilka.wallet import certificates, pkpass, vault
+from kopilka.wallet import certificates, pkpass, png, vault
 from kopilka.wallet.models import HEX_COLOUR, DeviceRegistration, PassState, TemplateDesign, WalletSettings
 
 TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"  # noqa: S105 - an alphabet, not a secret
@@ -196,6 +197,55 @@ def _locations(business_id: int) -> tuple[pkpass.Location, ...]:
 COLOUR_KEYS = ("background", "foreground", "label")
 DESIGN_FIELDS = ("background", "foreground", "label", "logo_text", "barcode_format", "barcode_content",
                  "front_fields", "back_fields", "description", "level_themes")  # fmt: skip
+IMAGE_FIELDS = ("logo_image", "strip_image")  # absent or None in the data: the stored image stays
+IMAGE_MAX_BYTES = 256 * 1024
+PNG_DATA_URL = "data:image/png;base64,"
+
+
+def png_data_url(content: bytes) -> str:
+    """Wallet takes PNG only: check the signature and IHDR, the size, and keep it as a ``data:`` URL."""
+    if len(content) > IMAGE_MAX_BYTES:
+        raise ValidationError(gettext("The image must be at most 256 KB."))
+    try:
+        png.dimensions(content)
+    except ValueError as exc:
+        raise ValidationError(gettext("Upload a PNG image.")) from exc
+    return PNG_DATA_URL + base64.b64encode(content).decode()
+
+
+def png_bytes(value: str | None) -> bytes:
+    """The PNG in a stored ``data:`` URL; b"" for none (or anything that is not one)."""
+    if not value or not value.startswith(PNG_DATA_URL):
+        return b""
+    try:
+        return base64.b64decode(value.removeprefix(PNG_DATA_URL), validate=True)
+    except ValueError:
+        return b""
+
+
+def _clean_image(value: Any) -> str:
+    if not value:
+        return ""
+    if not isinstance(value, str) or not value.startswith(PNG_DATA_URL):
+        raise ValidationError(gettext("Upload a PNG image."))
+    try:
+        content = base64.b64decode(value.removeprefix(PNG_DATA_URL), validate=True)
+    except ValueError as exc:
+        raise ValidationError(gettext("Upload a PNG image.")) from exc
+    return png_data_url(content)
+
+
+def _audit_view(values: dict[str, Any]) -> dict[str, Any]:
+    """Images are too big for the audit log: a short note with their size instead."""
+
+    def short(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("data:"):
+            return f"<image, {len(value)} chars>"
+        if isinstance(value, dict):
+            return {k: short(v) for k, v in value.items()}
+        return value
+
+    return {k: short(v) for k, v in values.items()}
 
 
 def design_lines(text: str) -> list[tuple[str, str]]:
@@ -217,6 +267,14 @@ def design_colours(design: TemplateDesign, level_id: int | None) -> dict[str, st
     return colours
 
 
+def design_strip(design: TemplateDesign, level_id: int | None) -> str:
+    """The strip of the card's level theme wins over the main strip."""
+    theme = (design.level_themes or {}).get(str(level_id)) if level_id else None
+    if isinstance(theme, dict) and theme.get("strip"):
+        return str(theme["strip"])
+    return design.strip_image
+
+
 def template_levels(template: CardTemplate) -> list[Any]:
     from kopilka.loyalty.models import Level
 
@@ -226,8 +284,16 @@ def template_levels(template: CardTemplate) -> list[Any]:
 
 
 def copied_themes(template: CardTemplate, data: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """The "copy theme" action: the main colours for every level of the template's mechanic."""
-    return {str(level.pk): {key: data.get(key, "") for key in COLOUR_KEYS} for level in template_levels(template)}
+    """The "copy theme" action: the main colours for every level of the template's mechanic (strips stay)."""
+    current = data.get("level_themes") or {}
+    themes: dict[str, dict[str, str]] = {}
+    for level in template_levels(template):
+        theme = {key: data.get(key, "") for key in COLOUR_KEYS}
+        strip = (current.get(str(level.pk)) or {}).get("strip")
+        if strip:
+            theme["strip"] = strip
+        themes[str(level.pk)] = theme
+    return themes
 
 
 def _clean_design(business: Business, template: CardTemplate, data: dict[str, Any]) -> dict[str, Any]:
@@ -274,9 +340,23 @@ def _clean_design(business: Business, template: CardTemplate, data: dict[str, An
                     HEX_COLOUR(v)
                 except ValidationError as e:
                     errors.setdefault("level_themes", []).extend(e.error_list)
+            try:
+                strip = _clean_image(theme.get("strip"))
+            except ValidationError as e:
+                errors.setdefault("level_themes", []).extend(e.error_list)
+            else:
+                if strip:
+                    colours["strip"] = strip
             if colours:
                 clean_themes[str(level_id)] = colours
     cleaned["level_themes"] = clean_themes
+    for name in IMAGE_FIELDS:
+        if data.get(name) is None:
+            continue
+        try:
+            cleaned[name] = _clean_image(data[name])
+        except ValidationError as e:
+            errors.setdefault(name, []).extend(e.error_list)
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -292,14 +372,15 @@ def save_template_design(*, business: Business, template: CardTemplate, data: di
     cleaned = _clean_design(business, template, data)
     with transaction.atomic():
         design = TemplateDesign.objects.select_for_update().filter(business=business, template=template).first()
-        before = {name: getattr(design, name) for name in DESIGN_FIELDS} if design is not None else None
+        before = ({name: getattr(design, name) for name in DESIGN_FIELDS + IMAGE_FIELDS}
+                  if design is not None else None)  # fmt: skip
         if design is None:
             design = TemplateDesign(business=business, template=template)
         for name, value in cleaned.items():
             setattr(design, name, value)
         design.save()
         audit.record(business=business, actor=actor, action="wallet.template_design", obj=template,
-                     before=before, after=cleaned)  # fmt: skip
+                     before=_audit_view(before) if before else None, after=_audit_view(cleaned))  # fmt: skip
         emit(business=business, name="template.updated", payload={"template_id": template.pk})
     return design
 
@@ -325,7 +406,8 @@ def pass_data(card: Card, state: PassState, row: WalletSettings) -> pkpass.PassD
             if stored.description:
                 back += (("", render(stored.description, values)),)
         extra = {"barcode_format": stored.barcode_format, "front_fields": front, "back_fields": back,
-                 "logo_text": stored.logo_text,
+                 "logo_text": stored.logo_text, "logo_png": png_bytes(stored.logo_image),
+                 "strip_png": png_bytes(design_strip(stored, card.level_id)),
                  "barcode_message": card.number if stored.barcode_content == TemplateDesign.BarcodeContent.NUMBER
                  else card.barcode_payload}  # fmt: skip
     return pkpass.PassData(

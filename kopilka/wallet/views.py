@@ -196,10 +196,11 @@ def template_design(request: HttpRequest, template_id: int) -> HttpResponseBase:
     template = get_object_or_404(CardTemplate, pk=template_id, business=business)
     design = TemplateDesign.objects.filter(template=template).first() or TemplateDesign(template=template)
     levels = services.template_levels(template)
-    form = TemplateDesignForm(request.POST if request.method == "POST" else None, levels=levels,
+    posted = request.method == "POST"
+    form = TemplateDesignForm(request.POST if posted else None, request.FILES if posted else None, levels=levels,
                               initial=TemplateDesignForm.initial_for(design))  # fmt: skip
     if request.method == "POST" and form.is_valid():
-        data = form.design_data()
+        data = form.design_data(current=design)
         if request.POST.get("action") == "copy_theme":
             data["level_themes"] = services.copied_themes(template, data)
         try:
@@ -207,7 +208,7 @@ def template_design(request: HttpRequest, template_id: int) -> HttpResponseBase:
         except ValidationError as exc:
             for field, errors in exc.error_dict.items():
                 for error in errors:
-                    form.add_error(None if field == "level_themes" else field, error)
+                    form.add_error(field if field in form.fields else None, error)
         else:
             messages.success(request, _("The card design is saved."))
             return redirect("wallet:template_design", template_id=template.pk)
@@ -215,7 +216,9 @@ def template_design(request: HttpRequest, template_id: int) -> HttpResponseBase:
     sample = sample_values(business)
     return render(request, "wallet/template_design.html", {
         "template": template, "form": form, "can_edit": can_edit, "levels": levels,
-        "sample": sample, "organization_name": business.name,
+        "sample": sample, "organization_name": business.name, "design": design,
+        "strip_rows": [(level, upload, remove, ((design.level_themes or {}).get(str(level.pk)) or {}).get("strip", ""))
+                       for level, upload, remove in form.level_strips()],
         "initial_json": {name: form[name].value() or "" for name in (
             "background", "foreground", "label", "logo_text", "barcode_format", "barcode_content",
             "front_fields", "back_fields", "description")},

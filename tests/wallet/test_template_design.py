@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from kopilka.cards.models import CardTemplate
 from kopilka.core.models import AuditEntry, OutboxEvent
 from kopilka.loyalty.models import Level
-from kopilka.wallet import services
+from kopilka.wallet import png, services
 from kopilka.wallet.models import TemplateDesign
 from tests.conftest import client_for
 from tests.wallet.conftest import make_card
@@ -123,3 +128,113 @@ def test_another_business_template_is_404(owner_client, other_business) -> None:
     assert owner_client.get(reverse("wallet:template_design", args=[foreign.pk])).status_code == 404
     assert owner_client.post(reverse("wallet:template_design", args=[foreign.pk]), DESIGN).status_code == 404
     assert make_card(other_business, number="20000002").template.business_id == other_business.pk
+
+
+def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    return png.encode(width, height, [bytes((*colour, 255)) * width] * height)
+
+
+def _data_url(content: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(content).decode()
+
+
+LOGO = _png(30, 10, (1, 2, 3))
+STRIP = _png(64, 20, (4, 5, 6))
+LEVEL_STRIP = _png(64, 20, (7, 8, 9))
+
+
+def test_png_dimensions_come_from_ihdr() -> None:
+    assert png.dimensions(STRIP) == (64, 20)
+    with pytest.raises(ValueError, match="not a PNG"):
+        png.dimensions(b"GIF89a" + STRIP[6:])
+
+
+@pytest.mark.parametrize("upload", [
+    SimpleUploadedFile("logo.gif", b"GIF89a" + b"\x00" * 100, content_type="image/gif"),
+    SimpleUploadedFile("logo.png", LOGO + b"\x00" * (256 * 1024), content_type="image/png"),
+], ids=["not-png", "oversize"])  # fmt: skip
+def test_a_bad_upload_is_refused_and_nothing_is_written(owner_client, card, upload) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("wallet:template_design", args=[card.template_id])
+    events = OutboxEvent.objects.count()
+
+    response = owner_client.post(url, {**DESIGN, "action": "save", "logo_file": upload})
+
+    assert response.status_code == 200
+    assert 'is-invalid" name="logo_file"' in response.content.decode()
+    assert not TemplateDesign.objects.exists()
+    assert OutboxEvent.objects.count() == events
+
+
+def test_a_bad_image_in_the_service_is_refused(business, card) -> None:  # type: ignore[no-untyped-def]
+    themes = {str(card.level_id): {"strip": "data:image/png;base64," + base64.b64encode(b"nope").decode()}}
+    with pytest.raises(ValidationError) as exc:
+        services.save_template_design(business=business, template=card.template, data={
+            **DESIGN, "strip_image": _data_url(b"\x89PNG" + b"\x00" * 40),
+            "logo_image": _data_url(LOGO + b"\x00" * (256 * 1024)), "level_themes": themes})  # fmt: skip
+
+    assert {"strip_image", "logo_image", "level_themes"} <= set(exc.value.error_dict)
+    assert not TemplateDesign.objects.exists()
+
+
+def test_an_uploaded_logo_and_strip_are_in_the_signed_pass(owner_client, wallet, card, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("wallet:template_design", args=[card.template_id])
+
+    response = owner_client.post(url, {**DESIGN, "action": "save",
+                                       "logo_file": SimpleUploadedFile("logo.png", LOGO, content_type="image/png"),
+                                       "strip_file": SimpleUploadedFile("s.png", STRIP, content_type="image/png")})  # fmt: skip
+
+    assert response.status_code == 302
+    design = TemplateDesign.objects.get(template=card.template)
+    assert design.logo_image == _data_url(LOGO)
+    page = owner_client.get(url).content.decode()
+    assert f'src="{_data_url(LOGO)}"' in page
+    assert f'src="{_data_url(STRIP)}"' in page
+    files = unpack(services.build_card_pass(card), tmp_path)
+    manifest = json.loads(files["manifest.json"])
+    for suffix in ("", "@2x", "@3x"):
+        assert files[f"logo{suffix}.png"] == LOGO
+        assert files[f"strip{suffix}.png"] == STRIP
+        assert manifest[f"strip{suffix}.png"] == hashlib.sha1(STRIP).hexdigest()  # noqa: S324
+        assert manifest[f"logo{suffix}.png"] == hashlib.sha1(LOGO).hexdigest()  # noqa: S324
+    assert manifest_problems(files) == []
+    assert verify(tmp_path, wallet.root_pem).returncode == 0
+    entry = AuditEntry.objects.get(action="wallet.template_design")
+    assert "base64" not in json.dumps(entry.after, default=str)
+
+    # Saving again without uploads keeps the images; "remove" drops one.
+    assert owner_client.post(url, {**DESIGN, "action": "save", "remove_strip": "on"}).status_code == 302
+    design.refresh_from_db()
+    assert design.logo_image == _data_url(LOGO)
+    assert design.strip_image == ""
+
+
+def test_a_level_strip_beats_the_main_strip(owner_client, wallet, card, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    other = Level.objects.create(mechanic=card.template.mechanic, name="Золото", threshold=1000)
+    url = reverse("wallet:template_design", args=[card.template_id])
+
+    response = owner_client.post(url, {
+        **DESIGN, "action": "save", f"level_{card.level_id}_background": "#FF0000",
+        "strip_file": SimpleUploadedFile("s.png", STRIP, content_type="image/png"),
+        f"level_{card.level_id}_strip": SimpleUploadedFile("l.png", LEVEL_STRIP, content_type="image/png")})  # fmt: skip
+
+    assert response.status_code == 302
+    themes = TemplateDesign.objects.get(template=card.template).level_themes
+    assert themes[str(card.level_id)] == {"background": "#FF0000", "strip": _data_url(LEVEL_STRIP)}
+    assert str(other.pk) not in themes
+    files = unpack(services.build_card_pass(card), tmp_path)
+    assert files["strip.png"] == files["strip@3x.png"] == LEVEL_STRIP
+    assert manifest_problems(files) == []
+    assert verify(tmp_path, wallet.root_pem).returncode == 0
+    assert pass_json(files)["backgroundColor"] == "rgb(255, 0, 0)"
+
+    silver = str(card.level_id)
+    card.level = other
+    card.save(update_fields=["level"])
+    assert unpack(services.build_card_pass(card), tmp_path / "other")["strip.png"] == STRIP
+
+    # Copying the theme keeps the level's strip.
+    assert owner_client.post(url, {**DESIGN, "action": "copy_theme"}).status_code == 302
+    themes = TemplateDesign.objects.get(template=card.template).level_themes
+    assert themes[silver] == {"background": "#112233", "foreground": "#FFFFFF", "label": "#AABBCC",
+                              "strip": _data_url(LEVEL_STRIP)}  # fmt: skip
+    assert themes[str(other.pk)]["background"] == "#112233"
