@@ -21,6 +21,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -93,27 +94,27 @@ def prepare(customers: int) -> None:
     _psql("VACUUM ANALYZE", db=DB)
 
 
-def _worker(seconds: float, customers: int, seed: int, results: mp.Queue) -> None:  # type: ignore[type-arg]
+def _worker(seconds: float, customers: int, seed: int, results: mp.Queue, start: Any) -> None:  # type: ignore[type-arg]
     import random
 
     _django()
     from django.db import connection
 
     from kopilka.accounts.models import Business, PointOfSale
-    from kopilka.cards.models import Card
-    from kopilka.loyalty import services
+    from kopilka.loyalty import selectors, services
 
     business = Business.objects.get(slug="bench")
     till = PointOfSale.objects.get(business=business, code="till")
     rnd = random.Random(seed)
     done = errors = 0
     latencies = []
+    start.wait()  # every worker has imported Django and connected: the clock starts for all at once
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         number = str(100000 + rnd.randrange(customers))
         t0 = time.perf_counter()
         try:
-            card = Card.objects.get(business=business, number=number)
+            card = selectors.card_by_code(business=business, code=number)  # as the API and the cashier do
             services.confirm_purchase(
                 business=business, card=card, amount=Decimal(rnd.randrange(200, 3000)),
                 redeem_points=Decimal(rnd.randrange(0, 60)), point_of_sale=till,
@@ -130,7 +131,11 @@ def _worker(seconds: float, customers: int, seed: int, results: mp.Queue) -> Non
 def run_service(workers: int, seconds: float, customers: int) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    procs = [ctx.Process(target=_worker, args=(seconds, customers, 1000 * workers + i, results)) for i in range(workers)]
+    start = ctx.Barrier(workers)
+    procs = [
+        ctx.Process(target=_worker, args=(seconds, customers, 1000 * workers + i, results, start))
+        for i in range(workers)
+    ]
     for p in procs:
         p.start()
     total = errors = 0

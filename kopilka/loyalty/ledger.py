@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F
-
 from kopilka.cards.models import Card
+from kopilka.core import fastsql
 from kopilka.loyalty.actors import actor_label, actor_user
 from kopilka.loyalty.models import LedgerEntry, LotConsumption, PendingAccrual, Purchase, Refund
 
@@ -92,11 +91,10 @@ def credit(
 
 def open_lots(card: Card) -> list[LedgerEntry]:
     """Unspent lots, the soonest-expiring first (never-expiring last), oldest first among equals."""
-    return list(
-        LedgerEntry.objects.filter(card=card, remaining__gt=0).order_by(
-            F("expires_at").asc(nulls_last=True), "created_at", "id"
-        )
-    )
+    return fastsql.select(
+        LedgerEntry, '"card_id" = %s AND "remaining" > 0', [card.pk],
+        order_by='"expires_at" ASC NULLS LAST, "created_at" ASC, "id" ASC',
+    )  # fmt: skip
 
 
 @dataclass
@@ -110,17 +108,15 @@ class PlannedDebit:
 
 def write_entries(entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = ()) -> None:
     """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows."""
-    if entries:
-        LedgerEntry.objects.bulk_create(entries)
+    fastsql.insert(entries)
     for planned in debits:
         _write_lots(planned)
 
 
 def _write_lots(planned: PlannedDebit) -> None:
-    LotConsumption.objects.bulk_create(planned.consumed)
+    fastsql.insert(planned.consumed)
     if len(planned.touched) == 1:  # the usual case: a plain UPDATE, no CASE over ids
-        lot = planned.touched[0]
-        LedgerEntry.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        fastsql.update(planned.touched[0], ["remaining"])
     else:
         LedgerEntry.objects.bulk_update(planned.touched, ["remaining"])
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from kopilka.cards.models import Card
+from kopilka.core import fastsql
 from kopilka.loyalty.models import Coupon, GiftCertificate, Purchase
 
 
@@ -24,7 +25,10 @@ def cards_for_update(card_ids: Iterable[int], *, known: Card | None = None) -> d
     """
     ids = sorted({i for i in card_ids if i is not None})
     if known is not None and ids == [known.pk] and _relations_loaded(known):
-        card = Card.objects.select_for_update().get(pk=known.pk)
+        found = fastsql.select(Card, '"id" = %s', [known.pk], for_update=True)
+        if not found:
+            raise Card.DoesNotExist
+        card = found[0]
         if card.template_id == known.template_id:
             card.template = known.template
         if card.level_id is not None and card.level_id == known.level_id and Card.level.is_cached(known):

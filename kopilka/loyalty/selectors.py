@@ -8,22 +8,28 @@ from django.db.models import QuerySet, Sum
 
 from kopilka.accounts.models import Business
 from kopilka.cards.models import Card
+from kopilka.core import fastsql
 from kopilka.loyalty.errors import CardNotFound, PurchaseNotFound, ValidationFailed
 from kopilka.loyalty.models import LedgerEntry, Purchase
 from kopilka.loyalty.rules import cents
 
 ZERO = Decimal("0.00")
+_CARD_RELATED = ("template", "template__mechanic", "customer", "level")
 
 
 def card_by_code(*, business: Business, code: str) -> Card:
     """A card by its number or the payload of its barcode."""
     code = (code or "").strip()
-    cards = Card.objects.for_business(business).select_related("template__mechanic", "customer", "level").order_by()
-    # Both are unique per business: at most one row each, no ORDER BY needed.
-    card = next(iter(cards.filter(number=code)[:1]), None) or next(iter(cards.filter(barcode_payload=code)[:1]), None)
-    if card is None:
-        raise CardNotFound("No such card.", field="card")
-    return card
+    # Every till request starts here, so it is hand-compiled (kopilka/core/fastsql.py). Both columns are
+    # unique per business: at most one row each.
+    for column in ("number", "barcode_payload"):
+        found = fastsql.select_related(
+            Card, _CARD_RELATED, f'"cards_card"."business_id" = %s AND "cards_card"."{column}" = %s',
+            [business.pk, code], limit=1,
+        )  # fmt: skip
+        if found:
+            return found[0]
+    raise CardNotFound("No such card.", field="card")
 
 
 def card_by_phone(*, business: Business, phone: str) -> Card:

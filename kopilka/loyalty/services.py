@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from kopilka.accounts.models import Business, PointOfSale
 from kopilka.cards.models import Card, CardTemplate
-from kopilka.core import audit
+from kopilka.core import audit, fastsql
 from kopilka.customers.models import Customer
 from kopilka.loyalty import events, ledger, lock_objects, rules
 from kopilka.loyalty.actors import actor_label, actor_user
@@ -103,7 +103,8 @@ def _levels(mechanic: Mechanic | None) -> list[tuple[Decimal, Level]]:
         return []
     cached: list[tuple[Decimal, Level]] | None = getattr(mechanic, "_kopilka_levels", None)
     if cached is None:
-        cached = [(lvl.threshold, lvl) for lvl in mechanic.levels.all()]
+        rows = fastsql.select(Level, '"mechanic_id" = %s', [mechanic.pk], order_by='"threshold", "order", "id"')
+        cached = [(lvl.threshold, lvl) for lvl in rows]
         mechanic._kopilka_levels = cached  # type: ignore[attr-defined]  # once per loaded mechanic
     return cached
 
@@ -143,13 +144,14 @@ def _update_level(card: Card) -> None:
         events.level_changed(card, before=before, after=new, manual=False)
 
 
+_CARD_STATE = (
+    "balance", "pending_points", "level", "level_locked", "purchase_total", "purchase_period_start",
+    "purchase_count", "stamps", "referral_rewarded_at", "status", "verified_at",
+)  # fmt: skip
+
+
 def _save_card(card: Card) -> None:
-    card.save(
-        update_fields=[
-            "balance", "pending_points", "level", "level_locked", "purchase_total", "purchase_period_start",
-            "purchase_count", "stamps", "referral_rewarded_at", "status", "verified_at",
-        ]
-    )  # fmt: skip
+    fastsql.update(card, _CARD_STATE)
 
 
 def _canonical_hash(data: Mapping[str, Any]) -> str:
@@ -372,6 +374,18 @@ def quote_purchase(
 # --- Confirm ----------------------------------------------------------------------------------
 
 
+def _purchase_by_receipt(business: Business, pos_id: int | None, receipt_id: str) -> Purchase | None:
+    """The purchase of this receipt, if any (at most one: unique per point of sale)."""
+    if pos_id is None:
+        where = '"business_id" = %s AND "point_of_sale_id" IS NULL AND "receipt_id" = %s'
+        params = [business.pk, receipt_id]
+    else:
+        where = '"business_id" = %s AND "point_of_sale_id" = %s AND "receipt_id" = %s'
+        params = [business.pk, pos_id, receipt_id]
+    found = fastsql.select(Purchase, where, params, limit=1)
+    return found[0] if found else None
+
+
 def _grant_referral(card: Card, referrer: Card | None, purchase: Purchase, now: datetime) -> None:
     mechanic = card.template.mechanic
     card.referral_rewarded_at = now
@@ -437,10 +451,7 @@ def confirm_purchase(
         referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
         locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
         card = locked[card.pk]
-        existing = next(
-            iter(Purchase.objects.filter(business=business, point_of_sale=point_of_sale, receipt_id=receipt_id).order_by()[:1]),
-            None,
-        )  # at most one row (unique per point of sale); no ORDER BY needed
+        existing = _purchase_by_receipt(business, pos_id, receipt_id)
         if existing is not None:
             if existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
                 return existing
@@ -478,7 +489,7 @@ def confirm_purchase(
         # No savepoint around the insert: a duplicate receipt raises out of this transaction (or out of
         # its savepoint when the caller has a transaction of its own), so nothing after it runs.
         try:
-            purchase = Purchase.objects.create(
+            purchase = Purchase(
                 business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
                 receipt_id=receipt_id, amount=pricing.amount, discount=pricing.discount,
                 points_redeemed=pricing.points_redeemed, points_accrued=pricing.points_to_accrue,
@@ -486,18 +497,19 @@ def confirm_purchase(
                 counts_for_level_since=card.purchase_period_start, idempotency_key=idempotency_key or "",
                 request_hash=request_hash, actor=actor_user(actor), actor_label=actor_label(actor), created_at=now,
             )  # fmt: skip
+            fastsql.insert([purchase])
         except IntegrityError:
             raise IdempotencyConflict(
                 _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
                 field="receipt_id",
             ) from None
-        PurchaseLine.objects.bulk_create(
-            PurchaseLine(
+        fastsql.insert(
+            [PurchaseLine(
                 purchase=purchase, position=i, sku=o.line.sku, name=o.line.name, product_id=o.line.product_id,
                 quantity=o.line.quantity, price=o.line.price, total=o.total, discount=o.discount,
                 points_redeemed=o.points_redeemed, payable=o.payable, points=o.points,
             )
-            for i, o in enumerate(pricing.lines)
+            for i, o in enumerate(pricing.lines)]
         )  # fmt: skip
         changed: list[LedgerEntry] = list(settled)
         # The redemption and the accrual are worked out in memory and inserted in one statement.
@@ -541,7 +553,7 @@ def confirm_purchase(
         _save_card(card)
         if purchase.balance_after != card.balance:
             purchase.balance_after = card.balance
-            purchase.save(update_fields=["balance_after"])
+            fastsql.update(purchase, ["balance_after"])
         outbox = [events.purchase_confirmed(purchase, save=False)]
         if changed or pricing.points_to_accrue:
             outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))

@@ -1,0 +1,226 @@
+"""Hand-compiled SQL for the few statements on the purchase hot path.
+
+Building and compiling a query costs Django's ORM about half a millisecond of CPU; a purchase makes a
+dozen small statements, so the ORM alone was two thirds of its cost (docs/benchmarks.md). These helpers
+build each statement once from the model's ``_meta``, keep it, and move values the way the ORM does —
+``pre_save`` and ``get_db_prep_save`` on the way in, the backend's and the field's converters on the way
+out — so callers keep working with model instances and both SQLite and PostgreSQL behave as with the ORM.
+They send no signals (like ``bulk_create`` and ``QuerySet.update``); use them only where none are needed.
+
+``where`` and ``order_by`` are SQL over the model's column names with ``%s`` placeholders; callers write
+them as literals (never from input).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _cursor() -> Any:
+    """Django's cursor; on PostgreSQL one that binds parameters on the server.
+
+    Django's psycopg cursors interpolate parameters into the SQL text, so PostgreSQL parses and plans
+    every statement again (0.8 ms for the card lookup's joins). With server-side binding psycopg
+    prepares a statement after a few runs of the same text, and these helpers always send the same text.
+    Wrapped like Django's own cursors: errors become ``django.db`` errors, queries are logged in DEBUG.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))  # type: ignore[attr-defined]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _columns(model: type[Model], vendor: str) -> tuple[str, list[tuple[int, list[Converter], Any]]]:
+    """The quoted column list of every concrete field, and the converters per column that has any."""
+    fields = model._meta.concrete_fields
+    table = model._meta.db_table
+    converters = []
+    for i, field in enumerate(fields):
+        col = field.get_col(table)
+        found = list(connection.ops.get_db_converters(col)) + list(col.get_db_converters(connection))
+        if found:
+            converters.append((i, found, col))
+    return ", ".join(f"{_q(table)}.{_q(f.column)}" for f in fields), converters
+
+
+@cache
+def _select_sql(model: type[Model], vendor: str, where: str, order_by: str, limit: int | None, for_update: bool) -> str:
+    columns, _conv = _columns(model, vendor)
+    sql = f"SELECT {columns} FROM {_q(model._meta.db_table)} WHERE {where}"  # noqa: S608 - names from _meta, literals
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    if for_update and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql
+
+
+def select(
+    model: type[M], where: str, params: Sequence[Any], *, order_by: str = "", limit: int | None = None,
+    for_update: bool = False,
+) -> list[M]:  # fmt: skip
+    """Instances of ``model`` (every concrete field loaded) for the rows matching ``where``."""
+    sql = _select_sql(model, connection.vendor, where, order_by, limit, for_update)
+    _cols, converters = _columns(model, connection.vendor)
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_instance(model, list(row), converters) for row in rows]
+
+
+def _instance(model: type[M], values: list[Any], converters: list[tuple[int, list[Converter], Any]]) -> M:
+    for i, funcs, col in converters:
+        value = values[i]
+        for func in funcs:
+            value = func(value, col, connection)
+        values[i] = value
+    return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]  # every field: no names needed
+
+
+@cache
+def _joined(
+    model: type[Model], vendor: str, related: tuple[str, ...], where: str, limit: int | None
+) -> tuple[str, list[Any]]:
+    """``SELECT`` of the model and its ``related`` (``select_related`` paths) with LEFT JOINs.
+
+    Returns the SQL and, per model in column order, (path, model, the FK field that leads to it, its first
+    column, its primary key's column).
+    """
+    parts: list[tuple[str, Any, Any, str]] = [("", model, None, _q(model._meta.db_table))]
+    for path in related:
+        parent_path, _sep, name = path.rpartition("__")
+        parent = next(p for p in parts if p[0] == parent_path)
+        field = parent[1]._meta.get_field(name)
+        parts.append((path, field.related_model, field, f"T{len(parts)}"))
+    columns: list[str] = []
+    joins: list[str] = []
+    plan: list[Any] = []
+    start = 0
+    for path, part_model, field, alias in parts:
+        fields = part_model._meta.concrete_fields
+        columns += [f"{alias}.{_q(f.column)}" for f in fields]
+        if field is not None:
+            parent_alias = next(p[3] for p in parts if p[0] == path.rpartition("__")[0])
+            joins.append(
+                f" LEFT OUTER JOIN {_q(part_model._meta.db_table)} {alias}"
+                f" ON {parent_alias}.{_q(field.column)} = {alias}.{_q(part_model._meta.pk.column)}"
+            )
+        plan.append((path, part_model, field, start, start + fields.index(part_model._meta.pk)))
+        start += len(fields)
+    sql = f"SELECT {', '.join(columns)} FROM {_q(model._meta.db_table)}{''.join(joins)} WHERE {where}"  # noqa: S608
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, plan
+
+
+def select_related(model: type[M], related: Sequence[str], where: str, params: Sequence[Any], *,
+                   limit: int | None = None) -> list[M]:  # fmt: skip
+    """``select`` with the related rows joined in and cached on the instances, like ``select_related``.
+
+    ``where`` names the model's columns qualified by its table (``"cards_card"."number" = %s``).
+    """
+    sql, plan = _joined(model, connection.vendor, tuple(related), where, limit)
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = []
+    for row in rows:
+        made: dict[str, Any] = {}
+        for path, part_model, field, start, pk_at in plan:
+            obj = None
+            if row[pk_at] is not None:  # None: no related row (a null or outer-joined FK)
+                values = list(row[start : start + len(part_model._meta.concrete_fields)])
+                obj = _instance(part_model, values, _columns(part_model, connection.vendor)[1])
+            made[path] = obj
+            if field is not None:
+                parent = made[path.rpartition("__")[0]]
+                if parent is not None:
+                    field.set_cached_value(parent, obj)
+        result.append(made[""])
+    return result
+
+
+def _insert_fields(model: type[Model], with_pk: bool) -> list[Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+
+
+@cache
+def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int) -> str:
+    fields = _insert_fields(model, with_pk)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * rows)}"
+    )
+    if not with_pk:
+        sql += f" RETURNING {_q(model._meta.pk.column)}"
+    return sql
+
+
+def insert(objs: Sequence[Model]) -> None:
+    """INSERT the unsaved instances (one model) in one statement; sets their primary keys in order."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - SQLite < 3.35
+        model._default_manager.bulk_create(objs)
+        return
+    with_pk = objs[0].pk is not None
+    fields = _insert_fields(model, with_pk)
+    params: list[Any] = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
+        for field in fields:
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    sql = _insert_sql(model, connection.vendor, with_pk, len(objs))
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = cursor.fetchall() if not with_pk else []
+    for i, obj in enumerate(objs):
+        if ids:
+            obj.pk = ids[i][0]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+@cache
+def _update_sql(model: type[Model], vendor: str, fields: tuple[str, ...]) -> str:
+    meta = model._meta
+    sets = ", ".join(f"{_q(meta.get_field(name).column)} = %s" for name in fields)  # type: ignore[union-attr,arg-type]
+    return f"UPDATE {_q(meta.db_table)} SET {sets} WHERE {_q(meta.pk.column)} = %s"  # noqa: S608
+
+
+def update(obj: Model, fields: Sequence[str]) -> None:
+    """UPDATE these fields of a saved instance by its primary key (like ``save(update_fields=...)``)."""
+    meta = type(obj)._meta
+    params = []
+    for name in fields:
+        field = meta.get_field(name)
+        params.append(field.get_db_prep_save(field.pre_save(obj, False), connection))  # type: ignore[union-attr]
+    params.append(obj.pk)
+    with _cursor() as cursor:
+        cursor.execute(_update_sql(type(obj), connection.vendor, tuple(fields)), params)
+
+
+def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """A statement of the caller's own (no conversions); the rows it returns, if any."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
