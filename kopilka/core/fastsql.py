@@ -13,32 +13,50 @@ them as literals (never from input).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
-def _cursor() -> Any:
-    """Django's cursor; on PostgreSQL one that binds parameters on the server.
+def _run(sql: str, params: Sequence[Any]) -> list[Any]:
+    """Execute on the default connection; the rows, if the statement returns any.
 
-    Django's psycopg cursors interpolate parameters into the SQL text, so PostgreSQL parses and plans
-    every statement again (0.8 ms for the card lookup's joins). With server-side binding psycopg
-    prepares a statement after a few runs of the same text, and these helpers always send the same text.
-    Wrapped like Django's own cursors: errors become ``django.db`` errors, queries are logged in DEBUG.
+    On PostgreSQL through a cursor that binds parameters on the server and prepares each statement,
+    kept on the connection: Django's psycopg cursors interpolate parameters into the SQL text, so
+    PostgreSQL parses and plans every statement again (0.8 ms for the card lookup's joins); these
+    helpers send a few fixed texts, each parsed and planned once per connection. As with Django's own
+    cursors, errors become ``django.db`` errors and queries are logged when Django logs them.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(psycopg.Cursor(connection.connection))  # type: ignore[attr-defined]
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        with conn.cursor() as django_cursor:
+            django_cursor.execute(sql, params)
+            return django_cursor.fetchall() if django_cursor.description else []
+    conn.ensure_connection()
+    raw = conn.connection
+    kept = getattr(conn, "_kopilka_server_cursor", None)
+    if kept is None or kept[0] is not raw or kept[1].closed:
+        if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even when asked
+            raw.prepare_threshold = 2**31  # so: only when asked (we ask; Django's cursors never prepare)
+        kept = (raw, psycopg.Cursor(raw))  # server-side binding (Django's connections make client-side ones)
+        conn._kopilka_server_cursor = kept  # type: ignore[attr-defined]  # one per connection (and thread)
+    cursor = kept[1]
+    conn.validate_no_broken_transaction()
+    start = time.monotonic() if conn.queries_logged else 0.0
+    with conn.wrap_database_errors:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall() if cursor.description else []
+    if start:
+        conn.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
+    return rows
 
 
 def _q(name: str) -> str:
@@ -77,21 +95,21 @@ def select(
     for_update: bool = False,
 ) -> list[M]:  # fmt: skip
     """Instances of ``model`` (every concrete field loaded) for the rows matching ``where``."""
-    sql = _select_sql(model, connection.vendor, where, order_by, limit, for_update)
-    _cols, converters = _columns(model, connection.vendor)
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    vendor = connection.vendor
+    rows = _run(_select_sql(model, vendor, where, order_by, limit, for_update), params)
+    converters = _columns(model, vendor)[1]
     return [_instance(model, list(row), converters) for row in rows]
 
 
 def _instance(model: type[M], values: list[Any], converters: list[tuple[int, list[Converter], Any]]) -> M:
-    for i, funcs, col in converters:
-        value = values[i]
-        for func in funcs:
-            value = func(value, col, connection)
-        values[i] = value
-    return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]  # every field: no names needed
+    if converters:
+        conn = connections[DEFAULT_DB_ALIAS]
+        for i, funcs, col in converters:
+            value = values[i]
+            for func in funcs:
+                value = func(value, col, conn)
+            values[i] = value
+    return model.from_db(DEFAULT_DB_ALIAS, None, values)  # type: ignore[arg-type]  # every field: no names needed
 
 
 @cache
@@ -136,10 +154,9 @@ def select_related(model: type[M], related: Sequence[str], where: str, params: S
 
     ``where`` names the model's columns qualified by its table (``"cards_card"."number" = %s``).
     """
-    sql, plan = _joined(model, connection.vendor, tuple(related), where, limit)
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    vendor = connection.vendor
+    sql, plan = _joined(model, vendor, tuple(related), where, limit)
+    rows = _run(sql, params)
     result = []
     for row in rows:
         made: dict[str, Any] = {}
@@ -147,7 +164,7 @@ def select_related(model: type[M], related: Sequence[str], where: str, params: S
             obj = None
             if row[pk_at] is not None:  # None: no related row (a null or outer-joined FK)
                 values = list(row[start : start + len(part_model._meta.concrete_fields)])
-                obj = _instance(part_model, values, _columns(part_model, connection.vendor)[1])
+                obj = _instance(part_model, values, _columns(part_model, vendor)[1])
             made[path] = obj
             if field is not None:
                 parent = made[path.rpartition("__")[0]]
@@ -179,7 +196,8 @@ def insert(objs: Sequence[Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - SQLite < 3.35
+    conn = connections[DEFAULT_DB_ALIAS]
+    if not conn.features.can_return_rows_from_bulk_insert:  # pragma: no cover - SQLite < 3.35
         model._default_manager.bulk_create(objs)
         return
     with_pk = objs[0].pk is not None
@@ -188,16 +206,13 @@ def insert(objs: Sequence[Model]) -> None:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
         for field in fields:
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
-    sql = _insert_sql(model, connection.vendor, with_pk, len(objs))
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = cursor.fetchall() if not with_pk else []
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
+    ids = _run(_insert_sql(model, conn.vendor, with_pk, len(objs)), params)
     for i, obj in enumerate(objs):
-        if ids:
+        if not with_pk:
             obj.pk = ids[i][0]
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS
 
 
 @cache
@@ -210,17 +225,15 @@ def _update_sql(model: type[Model], vendor: str, fields: tuple[str, ...]) -> str
 def update(obj: Model, fields: Sequence[str]) -> None:
     """UPDATE these fields of a saved instance by its primary key (like ``save(update_fields=...)``)."""
     meta = type(obj)._meta
+    conn = connections[DEFAULT_DB_ALIAS]
     params = []
     for name in fields:
         field = meta.get_field(name)
-        params.append(field.get_db_prep_save(field.pre_save(obj, False), connection))  # type: ignore[union-attr]
+        params.append(field.get_db_prep_save(field.pre_save(obj, False), conn))  # type: ignore[union-attr]
     params.append(obj.pk)
-    with _cursor() as cursor:
-        cursor.execute(_update_sql(type(obj), connection.vendor, tuple(fields)), params)
+    _run(_update_sql(type(obj), conn.vendor, tuple(fields)), params)
 
 
 def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """A statement of the caller's own (no conversions); the rows it returns, if any."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+    return _run(sql, params)

@@ -325,14 +325,16 @@ def _quote_from(pricing: rules.Pricing, stamps: int) -> Quote:
 
 def effective_state(card: Card, business: Business, now: datetime) -> tuple[Decimal, Level | None]:
     """The balance and level the card would have after ``settle`` and the monthly roll — without writing."""
-    due_pending = rules.cents(
-        PendingAccrual.objects.filter(card=card, entry__isnull=True, available_at__lte=now).aggregate(
-            s=Sum(F("amount") - F("taken_back"))
-        )["s"]
-    )
-    due_expiry = rules.cents(
-        LedgerEntry.objects.filter(card=card, remaining__gt=0, expires_at__lte=now).aggregate(s=Sum("remaining"))["s"]
-    )
+    due_pending = ZERO
+    if card.pending_points > 0:  # the cached sum says something waits
+        due_pending = rules.cents(
+            PendingAccrual.objects.filter(card=card, entry__isnull=True, available_at__lte=now).aggregate(
+                s=Sum(F("amount") - F("taken_back"))
+            )["s"]
+        )
+    # usually no row: a plain indexed read of the due lots is cheaper than an ORM aggregate
+    due_lots = fastsql.select(LedgerEntry, '"card_id" = %s AND "remaining" > 0 AND "expires_at" <= %s', [card.pk, now])
+    due_expiry = sum((lot.remaining for lot in due_lots), ZERO)
     balance = card.balance + due_pending - due_expiry
     level = card.level
     if not card.level_locked and card.template.mechanic is not None:
@@ -356,7 +358,8 @@ def quote_purchase(
 ) -> Quote:
     """Price a check for the card; changes nothing."""
     _check_card(business, card)
-    card = Card.objects.select_related("template__mechanic", "level").get(pk=card.pk)
+    # the card as it is now (the caller's copy may be older), with what pricing needs
+    card = fastsql.select_related(Card, ("template", "template__mechanic", "level"), '"cards_card"."id" = %s', [card.pk])[0]
     parsed_amount = None if amount in (None, "") else rules.parse_amount(amount, field="amount")
     parsed_items = _parse_items(items)
     redeem = _parse_redeem(redeem_points)

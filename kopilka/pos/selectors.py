@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from kopilka.accounts.models import Business
+from kopilka.core import fastsql
 from kopilka.pos.models import ApiKey
 
 
@@ -19,8 +20,9 @@ def access_api_key(*, business: Business, key_id: int) -> ApiKey:
 
 def active_key_by_hash(key_hash: str) -> ApiKey | None:
     """The live key with this digest, with its business and point of sale; ``None`` if revoked or unknown."""
-    return (
-        ApiKey.objects.select_related("business", "point_of_sale")
-        .filter(key_hash=key_hash, revoked_at__isnull=True)
-        .first()
-    )
+    # Every API request starts here, so it is hand-compiled (kopilka/core/fastsql.py).
+    found = fastsql.select_related(
+        ApiKey, ("business", "point_of_sale"), '"pos_apikey"."key_hash" = %s AND "pos_apikey"."revoked_at" IS NULL',
+        [key_hash], limit=1,
+    )  # fmt: skip
+    return found[0] if found else None
