@@ -79,11 +79,15 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         KOPILKA_API_RATE_LIMIT="100000000",
         KOPILKA_DEBUG="0",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application",
-         "--preload", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    if os.environ.get("BENCH_SERVER") == "granian":
+        cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "kopilka.wsgi:application", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+               *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application",
+               "--preload", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
+               *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     for _ in range(200):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:

@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 from kopilka.core.access import public
 
 urlpatterns = [
+    path("api/v1/", include("kopilka.pos.api_urls")),  # first: the tills' requests resolve in one step
     path("", include("kopilka.core.urls")),
     path("", include("kopilka.accounts.urls")),
     path("", include("kopilka.loyalty.urls")),
@@ -13,7 +14,6 @@ urlpatterns = [
     path("", include("kopilka.messaging.urls")),
     path("", include("kopilka.enrollment.urls")),
     path("", include("kopilka.wallet.urls")),
-    path("api/v1/", include("kopilka.pos.api_urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
 ]
 

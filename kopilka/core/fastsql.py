@@ -26,8 +26,8 @@ M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
-def _run(sql: str, params: Sequence[Any]) -> list[Any]:
-    """Execute on the default connection; the rows, if the statement returns any.
+def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[Any]:
+    """Execute on the default connection; the rows it returns (``rows=False``: it returns none).
 
     On PostgreSQL through a cursor that binds parameters on the server and prepares each statement,
     kept on the connection: Django's psycopg cursors interpolate parameters into the SQL text, so
@@ -39,7 +39,7 @@ def _run(sql: str, params: Sequence[Any]) -> list[Any]:
     if conn.vendor != "postgresql":
         with conn.cursor() as django_cursor:
             django_cursor.execute(sql, params)
-            return django_cursor.fetchall() if django_cursor.description else []
+            return django_cursor.fetchall() if rows else []
     conn.ensure_connection()
     raw = conn.connection
     kept = getattr(conn, "_kopilka_server_cursor", None)
@@ -53,10 +53,10 @@ def _run(sql: str, params: Sequence[Any]) -> list[Any]:
     start = time.monotonic() if conn.queries_logged else 0.0
     with conn.wrap_database_errors:
         cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall() if cursor.description else []
+        found = cursor.fetchall() if rows else []
     if start:
         conn.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
-    return rows
+    return found
 
 
 def _q(name: str) -> str:
@@ -207,7 +207,7 @@ def insert(objs: Sequence[Model]) -> None:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
         for field in fields:
             params.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
-    ids = _run(_insert_sql(model, conn.vendor, with_pk, len(objs)), params)
+    ids = _run(_insert_sql(model, conn.vendor, with_pk, len(objs)), params, rows=not with_pk)
     for i, obj in enumerate(objs):
         if not with_pk:
             obj.pk = ids[i][0]
@@ -231,9 +231,4 @@ def update(obj: Model, fields: Sequence[str]) -> None:
         field = meta.get_field(name)
         params.append(field.get_db_prep_save(field.pre_save(obj, False), conn))  # type: ignore[union-attr]
     params.append(obj.pk)
-    _run(_update_sql(type(obj), conn.vendor, tuple(fields)), params)
-
-
-def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """A statement of the caller's own (no conversions); the rows it returns, if any."""
-    return _run(sql, params)
+    _run(_update_sql(type(obj), conn.vendor, tuple(fields)), params, rows=False)
