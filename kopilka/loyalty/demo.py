@@ -19,7 +19,7 @@ from kopilka.cards.models import Card, CardTemplate
 from kopilka.loyalty import services
 from kopilka.loyalty.actors import Actor
 from kopilka.loyalty.errors import LoyaltyError
-from kopilka.loyalty.models import Coupon, CouponGroup, Level, Mechanic, Product, ProductCategory
+from kopilka.loyalty.models import Coupon, CouponGroup, Level, Mechanic, Product, ProductCategory, new_levels_stamp
 
 if TYPE_CHECKING:
     from kopilka.core.demo import Demo
@@ -57,6 +57,7 @@ ACTOR = Actor(label="demo")
 
 
 def _mechanic(business: Any, name: str, levels: list[tuple[str, str, str, str, str]], **fields: Any) -> Mechanic:
+    fields["levels_stamp"] = new_levels_stamp()
     mechanic, _created = Mechanic.objects.update_or_create(business=business, name=name, defaults=fields)
     for order, (level_name, threshold, accrual, cap, discount) in enumerate(levels):
         Level.objects.update_or_create(

@@ -10,6 +10,7 @@ spent, with their original expiry.
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,6 +25,11 @@ ZERO = Decimal("0.00")
 def money(verbose_name: str | object = "", **kwargs: object) -> models.DecimalField:
     kwargs.setdefault("default", ZERO)
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)  # type: ignore[arg-type]
+
+
+def new_levels_stamp() -> str:
+    """A new value for ``Mechanic.levels_stamp``: set it whenever a mechanic's levels change."""
+    return secrets.token_hex(8)
 
 
 def percent(verbose_name: str | object = "") -> models.DecimalField:
@@ -61,6 +67,10 @@ class Mechanic(TenantModel):
         _("rounding"), max_length=200, blank=True, default="",
         help_text=_("Points and money are rounded half-up to 0.01."),
     )
+    levels_stamp = models.CharField(
+        max_length=16, default=new_levels_stamp, editable=False,
+        help_text="changes with the levels; keys each process's cache of them (the card's read brings it along)",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -98,14 +98,25 @@ def _lock_card(business: Business, card: Card, *, for_points: bool = True) -> Ca
     return locked
 
 
+_LEVELS: dict[tuple[int, str], list[tuple[Decimal, Level]]] = {}  # (mechanic, its levels_stamp) → levels
+
+
 def _levels(mechanic: Mechanic | None) -> list[tuple[Decimal, Level]]:
+    """The mechanic's levels by threshold, read once per process and version of them.
+
+    The stamp comes with the mechanic's row (read with the card), and ``save_mechanic`` changes it
+    with the levels, so a purchase never prices with levels older than the mechanic it read.
+    """
     if mechanic is None:
         return []
-    cached: list[tuple[Decimal, Level]] | None = getattr(mechanic, "_kopilka_levels", None)
+    key = (mechanic.pk, mechanic.levels_stamp)
+    cached = _LEVELS.get(key)
     if cached is None:
         rows = fastsql.select(Level, '"mechanic_id" = %s', [mechanic.pk], order_by='"threshold", "order", "id"')
         cached = [(lvl.threshold, lvl) for lvl in rows]
-        mechanic._kopilka_levels = cached  # type: ignore[attr-defined]  # once per loaded mechanic
+        if len(_LEVELS) >= 1000:
+            _LEVELS.clear()
+        _LEVELS[key] = cached
     return cached
 
 

@@ -28,7 +28,15 @@ from kopilka.cards.models import Card, CardTemplate
 from kopilka.core import audit
 from kopilka.loyalty import events, services
 from kopilka.loyalty.errors import LoyaltyError
-from kopilka.loyalty.models import CouponGroup, GiftCertificate, Level, Mechanic, Product, ProductCategory
+from kopilka.loyalty.models import (
+    CouponGroup,
+    GiftCertificate,
+    Level,
+    Mechanic,
+    Product,
+    ProductCategory,
+    new_levels_stamp,
+)  # fmt: skip
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
@@ -122,6 +130,7 @@ def save_mechanic(
         base = min(levels, key=lambda lv: lv["threshold"])
         for name in PERCENT_FIELDS:
             setattr(mechanic, name, base[name])
+        mechanic.levels_stamp = new_levels_stamp()  # purchases stop using their cached copy of the levels
         mechanic.save()
 
         existing = {lv.pk: lv for lv in mechanic.levels.all()}

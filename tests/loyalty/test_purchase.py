@@ -203,3 +203,21 @@ def test_every_purchase_writes_its_events_in_the_same_transaction(business, card
     event = OutboxEvent.objects.get(name="purchase.confirmed")
     assert event.payload["purchase_id"] == p.public_id
     assert event.payload["points_accrued"] == "5.00"
+
+
+def test_levels_saved_in_the_cabinet_apply_to_the_next_purchase(business, card, pos, mechanic):
+    """Each process keeps the levels it read; saving the mechanic changes its stamp, so they are read again."""
+    from kopilka.loyalty import selectors, setup_services
+
+    confirm(business, selectors.card_by_code(business=business, code=card.number), pos, "r1", amount="1000.00")
+    assert fresh(card).level.name == "Bronze"  # Silver starts at 10,000
+    bronze, silver, gold = mechanic.levels.order_by("threshold")
+    levels = [
+        {"id": lv.pk, "name": lv.name, "threshold": threshold, "accrual_percent": lv.accrual_percent,
+         "redeem_max_percent": lv.redeem_max_percent, "discount_percent": lv.discount_percent}
+        for lv, threshold in ((bronze, D("0")), (silver, D("1500")), (gold, D("30000")))
+    ]  # fmt: skip
+    setup_services.save_mechanic(business=business, data={"name": mechanic.name, "kind": mechanic.kind},
+                                 levels=levels, mechanic=mechanic, actor=None)  # fmt: skip
+    confirm(business, selectors.card_by_code(business=business, code=card.number), pos, "r2", amount="1000.00")
+    assert fresh(card).level.name == "Silver"  # 2,000 ≥ the new 1,500
