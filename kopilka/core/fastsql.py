@@ -179,20 +179,23 @@ def _insert_fields(model: type[Model], with_pk: bool) -> list[Field[Any, Any]]:
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int) -> str:
+def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int, returning: bool) -> str:
     fields = _insert_fields(model, with_pk)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([one] * rows)}"
     )
-    if not with_pk:
+    if returning:
         sql += f" RETURNING {_q(model._meta.pk.column)}"
     return sql
 
 
-def insert(objs: Sequence[Model]) -> None:
-    """INSERT the unsaved instances (one model) in one statement; sets their primary keys in order."""
+def insert(objs: Sequence[Model], *, batch: Batch | None = None) -> None:
+    """INSERT the unsaved instances (one model) in one statement; sets their primary keys in order.
+
+    With ``batch`` the statement waits in it and the ids are not read back (the instances keep ``pk=None``).
+    """
     if not objs:
         return
     model = type(objs[0])
@@ -201,15 +204,20 @@ def insert(objs: Sequence[Model]) -> None:
         model._default_manager.bulk_create(objs)
         return
     with_pk = objs[0].pk is not None
+    returning = batch is None and not with_pk
     fields = _insert_fields(model, with_pk)
     params: list[Any] = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
         for field in fields:
             params.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
-    ids = _run(_insert_sql(model, conn.vendor, with_pk, len(objs)), params, rows=not with_pk)
+    sql = _insert_sql(model, conn.vendor, with_pk, len(objs), returning)
+    if batch is not None:
+        batch.add(sql, params)
+        return
+    ids = _run(sql, params, rows=returning)
     for i, obj in enumerate(objs):
-        if not with_pk:
+        if returning:
             obj.pk = ids[i][0]
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
@@ -222,7 +230,7 @@ def _update_sql(model: type[Model], vendor: str, fields: tuple[str, ...]) -> str
     return f"UPDATE {_q(meta.db_table)} SET {sets} WHERE {_q(meta.pk.column)} = %s"  # noqa: S608
 
 
-def update(obj: Model, fields: Sequence[str]) -> None:
+def update(obj: Model, fields: Sequence[str], *, batch: Batch | None = None) -> None:
     """UPDATE these fields of a saved instance by its primary key (like ``save(update_fields=...)``)."""
     meta = type(obj)._meta
     conn = connections[DEFAULT_DB_ALIAS]
@@ -231,4 +239,36 @@ def update(obj: Model, fields: Sequence[str]) -> None:
         field = meta.get_field(name)
         params.append(field.get_db_prep_save(field.pre_save(obj, False), conn))  # type: ignore[union-attr]
     params.append(obj.pk)
-    _run(_update_sql(type(obj), conn.vendor, tuple(fields)), params, rows=False)
+    sql = _update_sql(type(obj), conn.vendor, tuple(fields))
+    if batch is not None:
+        batch.add(sql, params)
+    else:
+        _run(sql, params, rows=False)
+
+
+class Batch:
+    """Writes that return nothing, kept until ``send()`` and then sent together.
+
+    On PostgreSQL they go as one multi-statement query through Django's cursor (client-side binding:
+    the simple protocol runs several statements from one message, inside the caller's transaction), so
+    the last writes of a purchase cost one round trip instead of one each. SQLite runs them one by one.
+    Send it before anything reads what it writes; an error in any statement aborts the transaction.
+    """
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: list[Any]) -> None:
+        self._statements.append((sql, params))
+
+    def send(self) -> None:
+        statements, self._statements = self._statements, []
+        if not statements:
+            return
+        conn = connections[DEFAULT_DB_ALIAS]
+        if conn.vendor != "postgresql" or getattr(conn.features, "uses_server_side_binding", False) or len(statements) == 1:
+            for sql, params in statements:
+                _run(sql, params, rows=False)
+            return
+        with conn.cursor() as cursor:
+            cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])

@@ -27,9 +27,10 @@ def emit(*, business: Any, name: str, payload: dict[str, Any], save: bool = True
     return event
 
 
-def emit_all(events: list[OutboxEvent]) -> list[OutboxEvent]:
-    """Write several events built with ``save=False`` in one INSERT, ids in the order given."""
-    fastsql.insert(events)
+def emit_all(events: list[OutboxEvent], *, batch: fastsql.Batch | None = None) -> list[OutboxEvent]:
+    """Write several events built with ``save=False`` in one INSERT, ids in the order given (with ``batch``,
+    when it is sent; the ids are not read back then)."""
+    fastsql.insert(events, batch=batch)
     return events
 
 

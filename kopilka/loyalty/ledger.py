@@ -106,17 +106,20 @@ class PlannedDebit:
     touched: list[LedgerEntry]
 
 
-def write_entries(entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = ()) -> None:
-    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows."""
+def write_entries(
+    entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = (), *, batch: fastsql.Batch | None = None
+) -> None:
+    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows
+    (with ``batch``: added to it)."""
     fastsql.insert(entries)
     for planned in debits:
-        _write_lots(planned)
+        _write_lots(planned, batch)
 
 
-def _write_lots(planned: PlannedDebit) -> None:
-    fastsql.insert(planned.consumed)
+def _write_lots(planned: PlannedDebit, batch: fastsql.Batch | None = None) -> None:
+    fastsql.insert(planned.consumed, batch=batch)
     if len(planned.touched) == 1:  # the usual case: a plain UPDATE, no CASE over ids
-        fastsql.update(planned.touched[0], ["remaining"])
+        fastsql.update(planned.touched[0], ["remaining"], batch=batch)
     else:
         LedgerEntry.objects.bulk_update(planned.touched, ["remaining"])
 

@@ -161,8 +161,8 @@ _CARD_STATE = (
 )  # fmt: skip
 
 
-def _save_card(card: Card) -> None:
-    fastsql.update(card, _CARD_STATE)
+def _save_card(card: Card, batch: fastsql.Batch | None = None) -> None:
+    fastsql.update(card, _CARD_STATE, batch=batch)
 
 
 def _canonical_hash(data: Mapping[str, Any]) -> str:
@@ -517,13 +517,15 @@ def confirm_purchase(
                 _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
                 field="receipt_id",
             ) from None
+        batch = fastsql.Batch()  # the writes nothing reads back go together at the end: one round trip
         fastsql.insert(
             [PurchaseLine(
                 purchase=purchase, position=i, sku=o.line.sku, name=o.line.name, product_id=o.line.product_id,
                 quantity=o.line.quantity, price=o.line.price, total=o.total, discount=o.discount,
                 points_redeemed=o.points_redeemed, payable=o.payable, points=o.points,
             )
-            for i, o in enumerate(pricing.lines)]
+            for i, o in enumerate(pricing.lines)],
+            batch=batch,
         )  # fmt: skip
         changed: list[LedgerEntry] = list(settled)
         # The redemption and the accrual are worked out in memory and inserted in one statement.
@@ -549,7 +551,7 @@ def confirm_purchase(
                                   expires_at=ledger.expiry_for(now, lifetime), purchase=purchase,
                                   point_of_sale_id=pos_id, actor=actor, reason=receipt_id, save=False)
                 )  # fmt: skip
-        ledger.write_entries(new_entries, debits)
+        ledger.write_entries(new_entries, debits, batch=batch)
         changed += new_entries
         for coupon in found:
             coupon.redeemed_at = now
@@ -564,14 +566,15 @@ def confirm_purchase(
         card.purchase_count += 1
         card.purchase_total += pricing.payable
         _update_level(card)
-        _save_card(card)
+        _save_card(card, batch)
         if purchase.balance_after != card.balance:
             purchase.balance_after = card.balance
-            fastsql.update(purchase, ["balance_after"])
+            fastsql.update(purchase, ["balance_after"], batch=batch)
         outbox = [events.purchase_confirmed(purchase, save=False)]
         if changed or pricing.points_to_accrue:
             outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))
-        events.emit_all(outbox)
+        events.emit_all(outbox, batch=batch)
+        batch.send()
         purchase._kopilka_created = True  # type: ignore[attr-defined]  # callers know it has no refunds yet
         return purchase
 

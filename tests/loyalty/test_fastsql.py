@@ -126,3 +126,33 @@ def test_a_broken_constraint_is_djangos_integrity_error_and_writes_nothing(card:
     with pytest.raises(IntegrityError), transaction.atomic():
         fastsql.insert([purchase("pur_b")])
     assert list(Purchase.objects.filter(card=card).values_list("public_id", flat=True)) == ["pur_a"]
+
+
+def test_a_batch_writes_everything_at_send_in_one_round_trip_on_postgresql(busy_card: Card, business) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    batch = fastsql.Batch()
+    busy_card.balance = D("77.70")
+    fastsql.update(busy_card, ["balance"], batch=batch)
+    events = [OutboxEvent(business_id=business.pk, name="batched", payload={"n": i}) for i in range(2)]
+    fastsql.insert(events, batch=batch)
+    assert Card.objects.get(pk=busy_card.pk).balance == D("123.45")  # nothing sent yet
+    assert not OutboxEvent.objects.filter(name="batched").exists()
+    with CaptureQueriesContext(connection) as sent:
+        batch.send()
+    assert len(sent.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert Card.objects.get(pk=busy_card.pk).balance == D("77.70")
+    assert [e.payload for e in OutboxEvent.objects.filter(name="batched").order_by("id")] == [{"n": 0}, {"n": 1}]
+    batch.send()  # sent once: nothing left to send
+
+
+def test_a_batch_with_a_failing_statement_writes_nothing(busy_card: Card, business) -> None:
+    batch = fastsql.Batch()
+    busy_card.balance = D("1.00")
+    fastsql.update(busy_card, ["balance"], batch=batch)
+    busy_card.balance = D("-5.00")  # the card's check constraint refuses a negative balance
+    fastsql.update(busy_card, ["balance"], batch=batch)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        batch.send()
+    assert Card.objects.get(pk=busy_card.pk).balance == D("123.45")
