@@ -3,9 +3,10 @@
     uv run python bench/purchase_api.py [--customers 100000] [--seconds 15] [--clients 16]
 
 Uses the database prepared by ``bench/purchase_service.py`` (run that first, or pass --prepare).
-Starts gunicorn with 2 × cores sync workers on 127.0.0.1 (``--preload`` of ``kopilka.wsgi``, which
+Starts gunicorn with 2 × cores workers on 127.0.0.1 (``--preload`` of ``kopilka.wsgi``, which
 imports the URLconf before the fork, so no worker pays Django's first-request imports during the
-measurement), warms both paths up, then drives it with ``wrk`` (another
+measurement) — sync workers, then gthread workers with 4 threads as ``manage.py serve`` runs them —
+warms both paths up, then drives it with ``wrk`` (another
 process; Debian package ``wrk``) and a Lua script that sends ``POST /api/v1/purchases`` (unique
 receipt per request, random card, accrual and redemption) and ``POST /api/v1/purchases/calculate``.
 pgbench tpcb-like runs with the same number of clients right after each HTTP run.
@@ -71,7 +72,7 @@ def api_key() -> str:
     return create_api_key(business=business, name=f"bench-{time.time():.0f}", point_of_sale=till, actor=None).key
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, extra: list[str]) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         DATABASE_URL=f"{ps.PG}/{ps.DB}",
@@ -79,14 +80,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
         KOPILKA_API_RATE_LIMIT="100000000",
         KOPILKA_DEBUG="0",
     )
-    if os.environ.get("BENCH_SERVER") == "granian":
-        cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "kopilka.wsgi:application", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-               *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
-    else:
-        cmd = [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application",
-               "--preload", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
-               *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
+    cmd = [sys.executable, "-m", "gunicorn", "kopilka.wsgi:application", "--preload", "--bind", f"127.0.0.1:{port}",
+           "--workers", str(workers), "--log-level", "warning", *extra]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     for _ in range(200):
         with socket.socket() as s:
@@ -125,11 +120,18 @@ def run_wrk(port: int, path: str, key: str, clients: int, seconds: int, customer
     }
 
 
+SERVERS = [
+    ("sync", []),  # one request per worker at a time: the setup for a POS API behind a reverse proxy
+    ("gthread ×4", ["--threads", "4"]),  # what `manage.py serve` runs (slow clients, streaming exports)
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=1, help="measure each server this many times")
     parser.add_argument("--prepare", action="store_true", help="create the bench database first")
     parser.add_argument("--port", type=int, default=18765)
     args = parser.parse_args()
@@ -140,29 +142,33 @@ def main() -> None:
     subprocess.run(["pgbench", "-i", "-q", "-s", "10", f"{ps.PG}/{ps.PGBENCH_DB}"], check=True, capture_output=True)
     key = api_key()
     workers = 2 * (os.cpu_count() or 1)
-    server = start_server(args.port, workers)
     rows = []
-    try:
-        for path in ("/api/v1/purchases/calculate", "/api/v1/purchases"):  # warm-up: every worker, both paths
-            run_wrk(args.port, path, key, args.clients, 3, args.customers)
-        for name, path in [("POST /api/v1/purchases", "/api/v1/purchases"),
-                           ("POST /api/v1/purchases/calculate", "/api/v1/purchases/calculate")]:  # fmt: skip
-            http = run_wrk(args.port, path, key, args.clients, args.seconds, args.customers)
-            pgb = ps.run_pgbench(args.clients, args.seconds)
-            ratio = http["rps"] / pgb if pgb else 0.0
-            rows.append((name, http, pgb, ratio))
-            print(
-                f"{name:34s} {http['rps']:8.1f}/s p50 {http['p50_ms']:.1f} ms p99 {http['p99_ms']:.1f} ms "
-                f"non-2xx {http['non2xx']:.0f} | pgbench {pgb:8.1f}/s | ratio {ratio:.1%}",
-                flush=True,
-            )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    for _round in range(args.rounds):
+        for server_name, extra in SERVERS:
+            server = start_server(args.port, workers, extra)
+            try:
+                for path in ("/api/v1/purchases/calculate", "/api/v1/purchases"):  # warm-up: every worker, both paths
+                    run_wrk(args.port, path, key, args.clients, 3, args.customers)
+                for name, path in [("POST /api/v1/purchases", "/api/v1/purchases"),
+                                   ("POST /api/v1/purchases/calculate", "/api/v1/purchases/calculate")]:  # fmt: skip
+                    http = run_wrk(args.port, path, key, args.clients, args.seconds, args.customers)
+                    pgb = ps.run_pgbench(args.clients, args.seconds)
+                    ratio = http["rps"] / pgb if pgb else 0.0
+                    rows.append((server_name, name, http, pgb, ratio))
+                    print(
+                        f"{server_name:10s} {name:34s} {http['rps']:8.1f}/s p50 {http['p50_ms']:.1f} ms "
+                        f"p99 {http['p99_ms']:.1f} ms non-2xx {http['non2xx']:.0f} | pgbench {pgb:8.1f}/s | ratio {ratio:.1%}",
+                        flush=True,
+                    )  # fmt: skip
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
     write_report(rows, args, workers)
 
 
-def write_report(rows: list[tuple[str, dict[str, float], float, float]], args: argparse.Namespace, workers: int) -> None:
+def write_report(
+    rows: list[tuple[str, str, dict[str, float], float, float]], args: argparse.Namespace, workers: int
+) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     head = "## POS API over HTTP vs pgbench tpcb-like"
@@ -170,15 +176,16 @@ def write_report(rows: list[tuple[str, dict[str, float], float, float]], args: a
         head,
         "",
         f"Run `uv run python bench/purchase_api.py` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; gunicorn "
-        f"{workers} sync workers, `--preload` with the URLconf imported; wrk with {args.clients} connections for {args.seconds} s; {args.customers} "
+        f"{workers} workers, `--preload`; wrk with {args.clients} connections for {args.seconds} s; {args.customers} "
         "customers; pgbench tpcb-like with the same number of clients right after each HTTP run).",
         "",
-        "| endpoint | requests/s | p50 ms | p99 ms | non-2xx | pgbench /s | ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| gunicorn | endpoint | requests/s | p50 ms | p99 ms | non-2xx | pgbench /s | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, h, pgb, ratio in rows:
+    for server_name, name, h, pgb, ratio in rows:
         body.append(
-            f"| `{name}` | {h['rps']:.1f} | {h['p50_ms']:.1f} | {h['p99_ms']:.1f} | {h['non2xx']:.0f} | {pgb:.1f} | {ratio:.1%} |"
+            f"| {server_name} | `{name}` | {h['rps']:.1f} | {h['p50_ms']:.1f} | {h['p99_ms']:.1f} | {h['non2xx']:.0f} "
+            f"| {pgb:.1f} | {ratio:.1%} |"
         )
     body += ["", ""]  # a blank line before the next section
     section = "\n".join(body)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -96,9 +97,15 @@ def select(
 ) -> list[M]:  # fmt: skip
     """Instances of ``model`` (every concrete field loaded) for the rows matching ``where``."""
     vendor = connection.vendor
-    rows = _run(_select_sql(model, vendor, where, order_by, limit, for_update), params)
+    rows = _run(_select_sql(model, vendor, where, order_by, limit, for_update), _where_params(params))
     converters = _columns(model, vendor)[1]
     return [_instance(model, list(row), converters) for row in rows]
+
+
+def _where_params(params: Sequence[Any]) -> list[Any]:
+    """Datetimes as the ORM sends them in lookups (SQLite stores naive UTC text); other values as given."""
+    ops = connection.ops
+    return [ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
 
 
 def _instance(model: type[M], values: list[Any], converters: list[tuple[int, list[Converter], Any]]) -> M:
@@ -156,7 +163,7 @@ def select_related(model: type[M], related: Sequence[str], where: str, params: S
     """
     vendor = connection.vendor
     sql, plan = _joined(model, vendor, tuple(related), where, limit)
-    rows = _run(sql, params)
+    rows = _run(sql, _where_params(params))
     result = []
     for row in rows:
         made: dict[str, Any] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -156,3 +157,15 @@ def test_a_batch_with_a_failing_statement_writes_nothing(busy_card: Card, busine
     with pytest.raises(IntegrityError), transaction.atomic():
         batch.send()
     assert Card.objects.get(pk=busy_card.pk).balance == D("123.45")
+
+
+def test_datetimes_in_where_compare_like_the_orms(card: Card) -> None:
+    now = timezone.now()
+    lot = LedgerEntry(business_id=card.business_id, card=card, kind="gift", amount=D("5.00"), balance_after=D("5.00"),
+                      remaining=D("5.00"), available_at=now, created_at=now, expires_at=now)  # fmt: skip
+    fastsql.insert([lot])
+    moscow = now.astimezone(ZoneInfo("Europe/Moscow"))  # the same instant, written in another zone
+    for at, expected in ((moscow, [lot.pk]), (moscow - timedelta(microseconds=1), [])):
+        found = fastsql.select(LedgerEntry, '"card_id" = %s AND "expires_at" <= %s', [card.pk, at])
+        assert [e.pk for e in found] == expected
+        assert [e.pk for e in LedgerEntry.objects.filter(card=card, expires_at__lte=at)] == expected
