@@ -151,7 +151,9 @@ def main() -> None:
                     run_wrk(args.port, path, key, args.clients, 3, args.customers)
                 for name, path in [("POST /api/v1/purchases", "/api/v1/purchases"),
                                    ("POST /api/v1/purchases/calculate", "/api/v1/purchases/calculate")]:  # fmt: skip
+                    ps._psql("CHECKPOINT")  # both sides start from the same state of the WAL
                     http = run_wrk(args.port, path, key, args.clients, args.seconds, args.customers)
+                    ps._psql("CHECKPOINT")
                     pgb = ps.run_pgbench(args.clients, args.seconds)
                     ratio = http["rps"] / pgb if pgb else 0.0
                     rows.append((server_name, name, http, pgb, ratio))

@@ -176,9 +176,12 @@ def main() -> None:
     _psql(f"DROP DATABASE IF EXISTS {PGBENCH_DB}")
     _psql(f"CREATE DATABASE {PGBENCH_DB}")
     subprocess.run(["pgbench", "-i", "-q", "-s", "10", f"{PG}/{PGBENCH_DB}"], check=True, capture_output=True)
+    run_service(max(workers), min(args.seconds, 5), args.customers)  # warm-up: caches, hint bits; not counted
     rows = []
     for w in workers:
+        _psql("CHECKPOINT")  # both sides start from the same state of the WAL
         service = run_service(w, args.seconds, args.customers)
+        _psql("CHECKPOINT")
         pgb = run_pgbench(w, int(args.seconds))
         ratio = service["tps"] / pgb if pgb else 0.0
         rows.append((w, service, pgb, ratio))

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -169,3 +170,25 @@ def test_datetimes_in_where_compare_like_the_orms(card: Card) -> None:
         found = fastsql.select(LedgerEntry, '"card_id" = %s AND "expires_at" <= %s', [card.pk, at])
         assert [e.pk for e in found] == expected
         assert [e.pk for e in LedgerEntry.objects.filter(card=card, expires_at__lte=at)] == expected
+
+
+def test_the_shortcut_for_ready_values_sends_what_django_would(busy_card: Card, pos) -> None:
+    from django.db import connection
+
+    now = timezone.now()
+    rows = [
+        busy_card,
+        Purchase(business_id=busy_card.business_id, public_id="pur_s", card=busy_card, point_of_sale=pos, receipt_id="r",
+                 amount=D("1.50"), discount=D("0"), points_redeemed=D("0"), points_accrued=D("0.07"), payable=D("1.5"),
+                 balance_after=D("0"), request_hash="h", created_at=now, counts_for_level_since=now.date()),
+        LedgerEntry(business_id=busy_card.business_id, card=busy_card, kind="gift", amount=D("2"), balance_after=D("2"),
+                    remaining=D("2"), available_at=now.replace(tzinfo=None), created_at=now),  # a naive datetime too
+        OutboxEvent(business_id=busy_card.business_id, name="x", payload={"a": 1}),
+    ]  # fmt: skip
+    for obj in rows:
+        plan = fastsql._plan(type(obj), connection.vendor, None, True)
+        quick: list = []
+        with time_machine.travel(now, tick=False):  # auto_now_add fields take "now" each time
+            fastsql._params(plan, obj, True, connection, quick)
+            slow = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field, _a, _r in plan]
+        assert [(type(v), str(v)) for v in quick] == [(type(v), str(v)) for v in slow], type(obj).__name__
