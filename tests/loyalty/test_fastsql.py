@@ -172,6 +172,7 @@ def test_datetimes_in_where_compare_like_the_orms(card: Card) -> None:
         assert [e.pk for e in LedgerEntry.objects.filter(card=card, expires_at__lte=at)] == expected
 
 
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
 def test_the_shortcut_for_ready_values_sends_what_django_would(busy_card: Card, pos) -> None:
     from django.db import connection
 
