@@ -237,30 +237,35 @@ def _params(plan: Plan, obj: Model, add: bool, conn: Any, into: list[Any]) -> No
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int, returning: bool) -> str:
+def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int, returning: bool, skip_conflict: bool) -> str:
     fields = [field for field, _attname, _ready in _plan(model, vendor, None, with_pk)]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([one] * rows)}"
     )
+    if skip_conflict:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {_q(model._meta.pk.column)}"
     return sql
 
 
-def insert(objs: Sequence[Model], *, batch: Batch | None = None) -> None:
+def insert(objs: Sequence[Model], *, batch: Batch | None = None, skip_conflict: bool = False) -> int:
     """INSERT the unsaved instances (one model) in one statement; sets their primary keys in order.
 
     With ``batch`` the statement waits in it and the ids are not read back (the instances keep ``pk=None``).
+    ``skip_conflict`` (one instance): if a unique constraint already holds such a row, insert nothing
+    (``ON CONFLICT DO NOTHING``) and return 0. Returns the number of rows inserted (or batched).
     """
     if not objs:
-        return
+        return 0
     model = type(objs[0])
     conn = connections[DEFAULT_DB_ALIAS]
     if not conn.features.can_return_rows_from_bulk_insert:  # pragma: no cover - SQLite < 3.35
-        model._default_manager.bulk_create(objs)
-        return
+        model._default_manager.bulk_create(objs, ignore_conflicts=skip_conflict)
+        return len(objs)
+    assert not skip_conflict or (len(objs) == 1 and batch is None), "skip_conflict: one row, not batched"
     with_pk = objs[0].pk is not None
     returning = batch is None and not with_pk
     plan = _plan(model, conn.vendor, None, with_pk)
@@ -268,16 +273,19 @@ def insert(objs: Sequence[Model], *, batch: Batch | None = None) -> None:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
         _params(plan, obj, True, conn, params)
-    sql = _insert_sql(model, conn.vendor, with_pk, len(objs), returning)
+    sql = _insert_sql(model, conn.vendor, with_pk, len(objs), returning or skip_conflict, skip_conflict)
     if batch is not None:
         batch.add(sql, params)
-        return
-    ids = _run(sql, params, rows=returning)
+        return len(objs)
+    ids = _run(sql, params, rows=returning or skip_conflict)
+    if skip_conflict and not ids:
+        return 0
     for i, obj in enumerate(objs):
         if returning:
             obj.pk = ids[i][0]
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
+    return len(objs)
 
 
 @cache

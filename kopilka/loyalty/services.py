@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from kopilka.loyalty.errors import (
     CardNotFound,
     IdempotencyConflict,
     InsufficientPoints,
+    LoyaltyError,
     PurchaseNotFound,
     RefundExceedsPurchase,
     ValidationFailed,
@@ -388,6 +389,10 @@ def quote_purchase(
 # --- Confirm ----------------------------------------------------------------------------------
 
 
+class _ReceiptTaken(Exception):
+    """The receipt has a purchase already (raised to roll the new one's transaction back)."""
+
+
 def _purchase_by_receipt(business: Business, pos_id: int | None, receipt_id: str) -> Purchase | None:
     """The purchase of this receipt, if any (at most one: unique per point of sale)."""
     if pos_id is None:
@@ -461,48 +466,39 @@ def confirm_purchase(
     )  # fmt: skip
     pos_id = point_of_sale.pk if point_of_sale else None
 
-    with transaction.atomic():
-        referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
-        locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
-        card = locked[card.pk]
-        existing = _purchase_by_receipt(business, pos_id, receipt_id)
-        if existing is not None:
-            if existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
-                return existing
-            raise IdempotencyConflict(
-                _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
-                field="receipt_id",
-            )
-        _check_card(business, card)
-        now = _when(now)
-        _roll_period(card, business, now)
-        _update_level(card)
-        lots: list[LedgerEntry] | None = None
-        if redeem is not None and redeem != 0 and (card.balance > 0 or card.pending_points > 0):
-            # about to spend: read the open lots once for the expiry and the redemption
-            settled, lots = ledger.settle_with_lots(card, now)
-        else:
-            settled = ledger.settle(card, now)
-        lines = _lines(business, parsed_items)
-        found = _valid_coupons(business, card, coupons, now, lock=True)
-        pricing = rules.price_check(
-            amount=parsed_amount, lines=lines, terms=terms_for(card), balance=card.balance, redeem=redeem,
-            coupons=_coupon_inputs(found),
-        )  # fmt: skip
-        mechanic = card.template.mechanic
+    try:
+        with transaction.atomic():
+            referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
+            locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
+            card = locked[card.pk]
+            _check_card(business, card)
+            now = _when(now)
+            _roll_period(card, business, now)
+            _update_level(card)
+            lots: list[LedgerEntry] | None = None
+            if redeem is not None and redeem != 0 and (card.balance > 0 or card.pending_points > 0):
+                # about to spend: read the open lots once for the expiry and the redemption
+                settled, lots = ledger.settle_with_lots(card, now)
+            else:
+                settled = ledger.settle(card, now)
+            lines = _lines(business, parsed_items)
+            found = _valid_coupons(business, card, coupons, now, lock=True)
+            pricing = rules.price_check(
+                amount=parsed_amount, lines=lines, terms=terms_for(card), balance=card.balance, redeem=redeem,
+                coupons=_coupon_inputs(found),
+            )  # fmt: skip
+            mechanic = card.template.mechanic
 
-        delay = mechanic.accrual_delay_hours if mechanic else 0
-        stamps = stamps_for(card.template, lines)
-        # What the purchase row will say at the end in the usual case (no referral reward), so that it
-        # is written once; if the end state differs, it is updated below.
-        expected_balance = card.balance - pricing.points_redeemed
-        if pricing.points_to_accrue > 0 and not delay:
-            expected_balance += pricing.points_to_accrue
+            delay = mechanic.accrual_delay_hours if mechanic else 0
+            stamps = stamps_for(card.template, lines)
+            # What the purchase row will say at the end in the usual case (no referral reward), so that it
+            # is written once; if the end state differs, it is updated below.
+            expected_balance = card.balance - pricing.points_redeemed
+            if pricing.points_to_accrue > 0 and not delay:
+                expected_balance += pricing.points_to_accrue
 
-        # Writes start here; everything above only read (or settled time, which is harmless).
-        # No savepoint around the insert: a duplicate receipt raises out of this transaction (or out of
-        # its savepoint when the caller has a transaction of its own), so nothing after it runs.
-        try:
+            # Writes start here; everything above only read (or settled time, which is rolled back with the
+            # rest if the receipt turns out to be taken).
             purchase = Purchase(
                 business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
                 receipt_id=receipt_id, amount=pricing.amount, discount=pricing.discount,
@@ -511,72 +507,80 @@ def confirm_purchase(
                 counts_for_level_since=card.purchase_period_start, idempotency_key=idempotency_key or "",
                 request_hash=request_hash, actor=actor_user(actor), actor_label=actor_label(actor), created_at=now,
             )  # fmt: skip
-            fastsql.insert([purchase])
-        except IntegrityError:
-            raise IdempotencyConflict(
-                _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
-                field="receipt_id",
-            ) from None
-        batch = fastsql.Batch()  # the writes nothing reads back go together at the end: one round trip
-        fastsql.insert(
-            [PurchaseLine(
-                purchase=purchase, position=i, sku=o.line.sku, name=o.line.name, product_id=o.line.product_id,
-                quantity=o.line.quantity, price=o.line.price, total=o.total, discount=o.discount,
-                points_redeemed=o.points_redeemed, payable=o.payable, points=o.points,
-            )
-            for i, o in enumerate(pricing.lines)],
-            batch=batch,
-        )  # fmt: skip
-        changed: list[LedgerEntry] = list(settled)
-        # The redemption and the accrual are worked out in memory and inserted in one statement.
-        new_entries: list[LedgerEntry] = []
-        debits: list[ledger.PlannedDebit] = []
-        if pricing.points_redeemed > 0:
-            planned = ledger.plan_debit(
-                card=card, kind=Kind.REDEMPTION, amount=pricing.points_redeemed, now=now, lots=lots,
-                purchase=purchase, point_of_sale_id=pos_id, actor=actor, reason=receipt_id,
+            if not fastsql.insert([purchase], skip_conflict=True):
+                raise _ReceiptTaken  # confirmed before: out of this transaction, then answered below
+            batch = fastsql.Batch()  # the writes nothing reads back go together at the end: one round trip
+            fastsql.insert(
+                [PurchaseLine(
+                    purchase=purchase, position=i, sku=o.line.sku, name=o.line.name, product_id=o.line.product_id,
+                    quantity=o.line.quantity, price=o.line.price, total=o.total, discount=o.discount,
+                    points_redeemed=o.points_redeemed, payable=o.payable, points=o.points,
+                )
+                for i, o in enumerate(pricing.lines)],
+                batch=batch,
             )  # fmt: skip
-            debits.append(planned)
-            new_entries.append(planned.entry)
-        if pricing.points_to_accrue > 0:
-            lifetime = mechanic.points_lifetime_days if mechanic else None
-            if delay:
-                ledger.add_pending(
-                    card=card, amount=pricing.points_to_accrue, now=now, available_at=now + timedelta(hours=delay),
-                    lifetime_days=lifetime, purchase=purchase, point_of_sale_id=pos_id, reason=receipt_id,
+            changed: list[LedgerEntry] = list(settled)
+            # The redemption and the accrual are worked out in memory and inserted in one statement.
+            new_entries: list[LedgerEntry] = []
+            debits: list[ledger.PlannedDebit] = []
+            if pricing.points_redeemed > 0:
+                planned = ledger.plan_debit(
+                    card=card, kind=Kind.REDEMPTION, amount=pricing.points_redeemed, now=now, lots=lots,
+                    purchase=purchase, point_of_sale_id=pos_id, actor=actor, reason=receipt_id,
                 )  # fmt: skip
-            else:
-                new_entries.append(
-                    ledger.credit(card=card, kind=Kind.ACCRUAL, amount=pricing.points_to_accrue, now=now,
-                                  expires_at=ledger.expiry_for(now, lifetime), purchase=purchase,
-                                  point_of_sale_id=pos_id, actor=actor, reason=receipt_id, save=False)
-                )  # fmt: skip
-        ledger.write_entries(new_entries, debits, batch=batch)
-        changed += new_entries
-        for coupon in found:
-            coupon.redeemed_at = now
-            coupon.purchase = purchase
-            coupon.redeemed_card = card
-            coupon.save(update_fields=["redeemed_at", "purchase", "redeemed_card"])
-            events.coupon_redeemed(business=business, code=coupon.code, card=card, purchase=purchase)
-        if stamps:
-            _add_stamps(card, stamps, purchase, now)
-        if referrer_id and card.referral_rewarded_at is None and card.purchase_count == 0:
-            _grant_referral(card, locked.get(referrer_id), purchase, now)
-        card.purchase_count += 1
-        card.purchase_total += pricing.payable
-        _update_level(card)
-        _save_card(card, batch)
-        if purchase.balance_after != card.balance:
-            purchase.balance_after = card.balance
-            fastsql.update(purchase, ["balance_after"], batch=batch)
-        outbox = [events.purchase_confirmed(purchase, save=False)]
-        if changed or pricing.points_to_accrue:
-            outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))
-        events.emit_all(outbox, batch=batch)
-        batch.send()
-        purchase._kopilka_created = True  # type: ignore[attr-defined]  # callers know it has no refunds yet
-        return purchase
+                debits.append(planned)
+                new_entries.append(planned.entry)
+            if pricing.points_to_accrue > 0:
+                lifetime = mechanic.points_lifetime_days if mechanic else None
+                if delay:
+                    ledger.add_pending(
+                        card=card, amount=pricing.points_to_accrue, now=now, available_at=now + timedelta(hours=delay),
+                        lifetime_days=lifetime, purchase=purchase, point_of_sale_id=pos_id, reason=receipt_id,
+                    )  # fmt: skip
+                else:
+                    new_entries.append(
+                        ledger.credit(card=card, kind=Kind.ACCRUAL, amount=pricing.points_to_accrue, now=now,
+                                      expires_at=ledger.expiry_for(now, lifetime), purchase=purchase,
+                                      point_of_sale_id=pos_id, actor=actor, reason=receipt_id, save=False)
+                    )  # fmt: skip
+            ledger.write_entries(new_entries, debits, batch=batch)
+            changed += new_entries
+            for coupon in found:
+                coupon.redeemed_at = now
+                coupon.purchase = purchase
+                coupon.redeemed_card = card
+                coupon.save(update_fields=["redeemed_at", "purchase", "redeemed_card"])
+                events.coupon_redeemed(business=business, code=coupon.code, card=card, purchase=purchase)
+            if stamps:
+                _add_stamps(card, stamps, purchase, now)
+            if referrer_id and card.referral_rewarded_at is None and card.purchase_count == 0:
+                _grant_referral(card, locked.get(referrer_id), purchase, now)
+            card.purchase_count += 1
+            card.purchase_total += pricing.payable
+            _update_level(card)
+            _save_card(card, batch)
+            if purchase.balance_after != card.balance:
+                purchase.balance_after = card.balance
+                fastsql.update(purchase, ["balance_after"], batch=batch)
+            outbox = [events.purchase_confirmed(purchase, save=False)]
+            if changed or pricing.points_to_accrue:
+                outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))
+            events.emit_all(outbox, batch=batch)
+            batch.send()
+            purchase._kopilka_created = True  # type: ignore[attr-defined]  # callers know it has no refunds yet
+            return purchase
+    except (LoyaltyError, _ReceiptTaken) as error:
+        # A receipt confirmed before is answered here, after the rollback: no query for it on the way in,
+        # and a retry that could no longer be priced (points spent, coupon used) still gets its purchase.
+        existing = _purchase_by_receipt(business, pos_id, receipt_id)
+        if existing is None and isinstance(error, LoyaltyError):
+            raise
+        if existing is not None and existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
+            return existing
+        raise IdempotencyConflict(
+            _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
+            field="receipt_id",
+        ) from error
 
 
 def _add_stamps(card: Card, stamps: int, purchase: Purchase | None, now: datetime) -> list[StampReward]:

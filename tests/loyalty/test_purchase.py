@@ -96,6 +96,34 @@ def test_same_receipt_same_body_returns_the_first_purchase(business, card, pos):
     assert fresh(card).balance == D("5.00")
 
 
+def test_a_retry_that_could_no_longer_be_priced_still_gets_its_purchase(business, card, pos):
+    """The receipt is looked up only when the new purchase cannot be written; a retry after its points
+    were spent (or its card blocked) must still get the first answer, and a wrong one must not."""
+    services.adjust_points(business=business, card=card, amount="30", reason="x")
+    first = confirm(business, fresh(card), pos, "r1", amount="100.00", redeem_points="30.00")
+    assert first.points_redeemed == D("30.00")
+    again = confirm(business, fresh(card), pos, "r1", amount="100.00", redeem_points="30.00")  # 5 points left
+    assert again.pk == first.pk
+    with pytest.raises(IdempotencyConflict):
+        confirm(business, fresh(card), pos, "r1", amount="100.00", redeem_points="31.00")
+    with pytest.raises(InsufficientPoints):  # a new receipt asking for too much is still refused as such
+        confirm(business, fresh(card), pos, "r2", amount="100.00", redeem_points="31.00")
+    Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED)
+    assert confirm(business, fresh(card), pos, "r1", amount="100.00", redeem_points="30.00").pk == first.pk
+    assert Purchase.objects.count() == 1
+    assert_consistent(card)
+
+
+def test_a_receipt_without_a_point_of_sale_is_idempotent_too(business, card):
+    p1 = services.confirm_purchase(business=business, card=card, receipt_id="r1", amount="100.00")
+    p2 = services.confirm_purchase(business=business, card=fresh(card), receipt_id="r1", amount="100.00")
+    assert p1.pk == p2.pk
+    with pytest.raises(IdempotencyConflict):
+        services.confirm_purchase(business=business, card=fresh(card), receipt_id="r1", amount="99.00")
+    assert Purchase.objects.count() == 1
+    assert fresh(card).balance == D("5.00")
+
+
 def test_the_same_receipt_at_another_point_of_sale_is_another_purchase(business, card, pos):
     from kopilka.accounts.models import PointOfSale
 
