@@ -103,6 +103,43 @@ def select(
     return [_instance(model, list(row), converters) for row in rows]
 
 
+def select_together(queries: Sequence[tuple[type[Model], str, Sequence[Any], dict[str, Any]]]) -> list[list[Any]]:
+    """Several ``select(model, where, params, **options)`` in one round trip on PostgreSQL.
+
+    psycopg's pipeline mode sends them (and the transaction's BEGIN) without waiting; PostgreSQL still
+    runs them one after another, each with its own snapshot, so a read after a ``for_update`` lock sees
+    what the lock waited for. Elsewhere they run one by one.
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        return [select(model, where, params, **options) for model, where, params, options in queries]
+    conn.ensure_connection()
+    conn.validate_no_broken_transaction()
+    raw = conn.connection
+    if raw.prepare_threshold is None:  # as in _run
+        raw.prepare_threshold = 2**31
+    statements = [
+        (model, _select_sql(model, conn.vendor, where, options.get("order_by", ""), options.get("limit"),
+                            options.get("for_update", False)), _where_params(params))
+        for model, where, params, options in queries
+    ]  # fmt: skip
+    start = time.monotonic() if conn.queries_logged else 0.0
+    with conn.wrap_database_errors, raw.pipeline():
+        cursors = []
+        for _model, sql, params in statements:
+            cursor = psycopg.Cursor(raw)
+            cursor.execute(sql, params, prepare=True)
+            cursors.append(cursor)
+        rows = [cursor.fetchall() for cursor in cursors]
+    if start:
+        elapsed = f"{time.monotonic() - start:.3f}"
+        conn.queries_log.extend({"sql": sql, "time": elapsed} for _model, sql, _params in statements)
+    return [
+        [_instance(model, list(row), _columns(model, conn.vendor)[1]) for row in found]
+        for (model, _sql, _params), found in zip(statements, rows, strict=True)
+    ]
+
+
 def _where_params(params: Sequence[Any]) -> list[Any]:
     """Datetimes as the ORM sends them in lookups (SQLite stores naive UTC text); other values as given."""
     ops = connection.ops

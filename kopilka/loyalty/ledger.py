@@ -89,12 +89,16 @@ def credit(
     )  # fmt: skip
 
 
+# where, options: the unspent lots of a card in spending order (``open_lots``, ``lock_objects``)
+OPEN_LOTS: tuple[str, dict[str, Any]] = (
+    '"card_id" = %s AND "remaining" > 0', {"order_by": '"expires_at" ASC NULLS LAST, "created_at" ASC, "id" ASC'}
+)
+
+
 def open_lots(card: Card) -> list[LedgerEntry]:
     """Unspent lots, the soonest-expiring first (never-expiring last), oldest first among equals."""
-    return fastsql.select(
-        LedgerEntry, '"card_id" = %s AND "remaining" > 0', [card.pk],
-        order_by='"expires_at" ASC NULLS LAST, "created_at" ASC, "id" ASC',
-    )  # fmt: skip
+    where, options = OPEN_LOTS
+    return fastsql.select(LedgerEntry, where, [card.pk], **options)
 
 
 @dataclass
@@ -289,7 +293,9 @@ def settle(card: Card, now: datetime) -> list[LedgerEntry]:
     return activate(card, now) + expire(card, now)
 
 
-def settle_with_lots(card: Card, now: datetime) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+def settle_with_lots(
+    card: Card, now: datetime, lots: list[LedgerEntry] | None = None
+) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
     """``settle``, reading the card's open lots once: (entries written, the lots still open, in spending order).
 
     For a caller that is about to spend (``debit(lots=...)``): one query instead of the expiry query
@@ -297,7 +303,8 @@ def settle_with_lots(card: Card, now: datetime) -> tuple[list[LedgerEntry], list
     ``expire`` uses (expiry time, then id), and what is left is exactly what ``open_lots`` would return.
     """
     entries = activate(card, now)
-    lots = open_lots(card)
+    if lots is None or entries:  # ``lots``: read under the card's lock by the caller, still valid if nothing activated
+        lots = open_lots(card)
     due = sorted(
         (lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now),
         key=lambda lot: (lot.expires_at, lot.pk),

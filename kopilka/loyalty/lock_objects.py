@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 
 from kopilka.cards.models import Card
 from kopilka.core import fastsql
-from kopilka.loyalty.models import Coupon, GiftCertificate, Purchase
+from kopilka.loyalty import ledger
+from kopilka.loyalty.models import Coupon, GiftCertificate, LedgerEntry, Purchase
 
 
 def cards_for_update(card_ids: Iterable[int], *, known: Card | None = None) -> dict[int, Card]:
@@ -28,14 +29,32 @@ def cards_for_update(card_ids: Iterable[int], *, known: Card | None = None) -> d
         found = fastsql.select(Card, '"id" = %s', [known.pk], for_update=True)
         if not found:
             raise Card.DoesNotExist
-        card = found[0]
-        if card.template_id == known.template_id:
-            card.template = known.template
-        if card.level_id is not None and card.level_id == known.level_id and Card.level.is_cached(known):
-            card.level = known.level
-        return {card.pk: card}
+        return {known.pk: _with_relations_of(found[0], known)}
     rows = Card.objects.select_for_update(of=("self",)).filter(pk__in=ids).select_related("template__mechanic", "level").order_by("pk")
     return {card.pk: card for card in rows}
+
+
+def card_and_lots_for_update(known: Card) -> tuple[Card, list[LedgerEntry]] | None:
+    """Lock the card (as ``cards_for_update`` with ``known``) and read its open lots after the lock, in
+    one round trip; ``None`` if ``known`` lacks its template and mechanic."""
+    if not _relations_loaded(known):
+        return None
+    where, options = ledger.OPEN_LOTS
+    cards, lots = fastsql.select_together([
+        (Card, '"id" = %s', [known.pk], {"for_update": True}),
+        (LedgerEntry, where, [known.pk], options),
+    ])  # fmt: skip
+    if not cards:
+        raise Card.DoesNotExist
+    return _with_relations_of(cards[0], known), lots
+
+
+def _with_relations_of(card: Card, known: Card) -> Card:
+    if card.template_id == known.template_id:
+        card.template = known.template
+    if card.level_id is not None and card.level_id == known.level_id and Card.level.is_cached(known):
+        card.level = known.level
+    return card
 
 
 def _relations_loaded(card: Card) -> bool:

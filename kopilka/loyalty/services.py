@@ -469,16 +469,23 @@ def confirm_purchase(
     try:
         with transaction.atomic():
             referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
-            locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
-            card = locked[card.pk]
+            spending = redeem is not None and redeem != 0
+            read_lots: list[LedgerEntry] | None = None
+            with_lots = lock_objects.card_and_lots_for_update(card) if spending and not referrer_id else None
+            if with_lots is not None:  # the usual redemption: lock and lots in one round trip
+                card, read_lots = with_lots
+                locked = {card.pk: card}
+            else:
+                locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
+                card = locked[card.pk]
             _check_card(business, card)
             now = _when(now)
             _roll_period(card, business, now)
             _update_level(card)
             lots: list[LedgerEntry] | None = None
-            if redeem is not None and redeem != 0 and (card.balance > 0 or card.pending_points > 0):
+            if spending and (card.balance > 0 or card.pending_points > 0):
                 # about to spend: read the open lots once for the expiry and the redemption
-                settled, lots = ledger.settle_with_lots(card, now)
+                settled, lots = ledger.settle_with_lots(card, now, read_lots)
             else:
                 settled = ledger.settle(card, now)
             lines = _lines(business, parsed_items)

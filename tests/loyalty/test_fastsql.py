@@ -193,3 +193,15 @@ def test_the_shortcut_for_ready_values_sends_what_django_would(busy_card: Card, 
             fastsql._params(plan, obj, True, connection, quick)
             slow = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field, _a, _r in plan]
         assert [(type(v), str(v)) for v in quick] == [(type(v), str(v)) for v in slow], type(obj).__name__
+
+
+def test_select_together_reads_what_separate_selects_read(card: Card) -> None:
+    with transaction.atomic():
+        cards, levels, none = fastsql.select_together([
+            (Card, '"id" = %s', [card.pk], {"for_update": True}),
+            (Level, '"mechanic_id" = %s', [card.template.mechanic_id], {"order_by": '"threshold" DESC', "limit": 2}),
+            (Card, '"id" = %s', [-1], {}),
+        ])  # fmt: skip
+    assert [_fields(c) for c in cards] == [_fields(Card.objects.get(pk=card.pk))]
+    assert [lv.name for lv in levels] == ["Gold", "Silver"]
+    assert none == []
