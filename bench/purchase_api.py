@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import purchase_service as ps  # noqa: E402
+import report  # noqa: E402
 
 ROOT = ps.ROOT
 
@@ -171,8 +172,6 @@ def main() -> None:
 def write_report(
     rows: list[tuple[str, str, dict[str, float], float, float]], args: argparse.Namespace, workers: int
 ) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     head = "## POS API over HTTP vs pgbench tpcb-like"
     body = [
         head,
@@ -189,15 +188,7 @@ def write_report(
             f"| {server_name} | `{name}` | {h['rps']:.1f} | {h['p50_ms']:.1f} | {h['p99_ms']:.1f} | {h['non2xx']:.0f} "
             f"| {pgb:.1f} | {ratio:.1%} |"
         )
-    body += ["", ""]  # a blank line before the next section
-    section = "\n".join(body)
-    if head in text:
-        start = text.index(head)
-        end = text.find("\n## ", start + len(head))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
+    report.replace_section(head, body)
 
 
 if __name__ == "__main__":

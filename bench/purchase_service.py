@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import report
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = "kopilka_bench"
@@ -194,8 +196,6 @@ def main() -> None:
 
 
 def write_report(rows: list[tuple[int, dict[str, float], float, float]], args: argparse.Namespace) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     head = "## confirm_purchase (service, no HTTP) vs pgbench tpcb-like"
     body = [
         head,
@@ -210,15 +210,7 @@ def write_report(rows: list[tuple[int, dict[str, float], float, float]], args: a
         body.append(
             f"| {w} | {s['tps']:.1f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']:.0f} | {pgb:.1f} | {ratio:.1%} |"
         )
-    body += ["", ""]  # a blank line before the next section
-    section = "\n".join(body)
-    if head in text:
-        start = text.index(head)
-        end = text.find("\n## ", start + len(head))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
+    report.replace_section(head, body)
 
 
 if __name__ == "__main__":

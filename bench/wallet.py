@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import report
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = "## Wallet: pass build + sign, APNs fan-out"
 
@@ -192,8 +194,6 @@ def _serve_fake(workdir: str, queue: Any, stop: Any) -> None:
 
 
 def write_report(figures: dict[str, object]) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = [
         HEAD,
         "",
@@ -241,14 +241,7 @@ def write_report(figures: dict[str, object]) -> None:
         "on localhost; wall time is bounded by the two processes sharing 2 busy cores.",
         "",
     ]
-    section = "\n".join(lines)
-    start = text.find(HEAD)
-    if start != -1:
-        end = text.find("\n## ", start + len(HEAD))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    report.replace_section(HEAD, lines)
 
 
 def main() -> None:

@@ -42,16 +42,12 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[Any]:
         with conn.cursor() as django_cursor:
             django_cursor.execute(sql, params)
             return django_cursor.fetchall() if rows else []
-    conn.ensure_connection()
-    raw = conn.connection
+    raw = _preparing(conn)
     kept = getattr(conn, "_kopilka_server_cursor", None)
     if kept is None or kept[0] is not raw or kept[1].closed:
-        if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even when asked
-            raw.prepare_threshold = 2**31  # so: only when asked (we ask; Django's cursors never prepare)
         kept = (raw, psycopg.Cursor(raw))  # server-side binding (Django's connections make client-side ones)
         conn._kopilka_server_cursor = kept  # type: ignore[attr-defined]  # one per connection (and thread)
     cursor = kept[1]
-    conn.validate_no_broken_transaction()
     start = time.monotonic() if conn.queries_logged else 0.0
     with conn.wrap_database_errors:
         cursor.execute(sql, params, prepare=True)
@@ -59,6 +55,16 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[Any]:
     if start:
         conn.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
     return found
+
+
+def _preparing(conn: Any) -> Any:
+    """The open psycopg connection behind Django's, ready to prepare the statements we ask it to."""
+    conn.ensure_connection()
+    conn.validate_no_broken_transaction()
+    raw = conn.connection
+    if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even when asked
+        raw.prepare_threshold = 2**31  # so: only when asked (we ask; Django's cursors never prepare)
+    return raw
 
 
 def _q(name: str) -> str:
@@ -113,11 +119,7 @@ def select_together(queries: Sequence[tuple[type[Model], str, Sequence[Any], dic
     conn = connections[DEFAULT_DB_ALIAS]
     if conn.vendor != "postgresql":
         return [select(model, where, params, **options) for model, where, params, options in queries]
-    conn.ensure_connection()
-    conn.validate_no_broken_transaction()
-    raw = conn.connection
-    if raw.prepare_threshold is None:  # as in _run
-        raw.prepare_threshold = 2**31
+    raw = _preparing(conn)
     statements = [
         (model, _select_sql(model, conn.vendor, where, options.get("order_by", ""), options.get("limit"),
                             options.get("for_update", False)), _where_params(params))

@@ -32,6 +32,18 @@ def card_by_code(*, business: Business, code: str) -> Card:
     raise CardNotFound("No such card.", field="card")
 
 
+def purchase_by_receipt(*, business: Business, point_of_sale_id: int | None, receipt_id: str) -> Purchase | None:
+    """The purchase of this receipt at this point of sale, if any (at most one: unique per point of sale)."""
+    if point_of_sale_id is None:
+        where = '"business_id" = %s AND "point_of_sale_id" IS NULL AND "receipt_id" = %s'
+        params = [business.pk, receipt_id]
+    else:
+        where = '"business_id" = %s AND "point_of_sale_id" = %s AND "receipt_id" = %s'
+        params = [business.pk, point_of_sale_id, receipt_id]
+    found = fastsql.select(Purchase, where, params, limit=1)
+    return found[0] if found else None
+
+
 def card_by_phone(*, business: Business, phone: str) -> Card:
     """The one live card of the customer with this phone; several cards → a validation error."""
     from kopilka.loyalty.services import normalise_phone

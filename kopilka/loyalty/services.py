@@ -27,7 +27,7 @@ from kopilka.accounts.models import Business, PointOfSale
 from kopilka.cards.models import Card, CardTemplate
 from kopilka.core import audit, fastsql
 from kopilka.customers.models import Customer
-from kopilka.loyalty import events, ledger, lock_objects, rules
+from kopilka.loyalty import events, ledger, lock_objects, rules, selectors
 from kopilka.loyalty.actors import actor_label, actor_user
 from kopilka.loyalty.errors import (
     CardBlocked,
@@ -393,18 +393,6 @@ class _ReceiptTaken(Exception):
     """The receipt has a purchase already (raised to roll the new one's transaction back)."""
 
 
-def _purchase_by_receipt(business: Business, pos_id: int | None, receipt_id: str) -> Purchase | None:
-    """The purchase of this receipt, if any (at most one: unique per point of sale)."""
-    if pos_id is None:
-        where = '"business_id" = %s AND "point_of_sale_id" IS NULL AND "receipt_id" = %s'
-        params = [business.pk, receipt_id]
-    else:
-        where = '"business_id" = %s AND "point_of_sale_id" = %s AND "receipt_id" = %s'
-        params = [business.pk, pos_id, receipt_id]
-    found = fastsql.select(Purchase, where, params, limit=1)
-    return found[0] if found else None
-
-
 def _grant_referral(card: Card, referrer: Card | None, purchase: Purchase, now: datetime) -> None:
     mechanic = card.template.mechanic
     card.referral_rewarded_at = now
@@ -579,7 +567,7 @@ def confirm_purchase(
     except (LoyaltyError, _ReceiptTaken) as error:
         # A receipt confirmed before is answered here, after the rollback: no query for it on the way in,
         # and a retry that could no longer be priced (points spent, coupon used) still gets its purchase.
-        existing = _purchase_by_receipt(business, pos_id, receipt_id)
+        existing = selectors.purchase_by_receipt(business=business, point_of_sale_id=pos_id, receipt_id=receipt_id)
         if existing is None and isinstance(error, LoyaltyError):
             raise
         if existing is not None and existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
