@@ -98,7 +98,7 @@ def run_wrk(port: int, path: str, key: str, clients: int, seconds: int, customer
         f.write(LUA % {"path": path, "key": key, "customers": customers})
         script = f.name
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "--timeout", "10s", "-s", script,
+        ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s", "--latency", "--timeout", "10s", "-s", script,
          f"http://127.0.0.1:{port}"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip

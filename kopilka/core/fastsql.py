@@ -59,6 +59,7 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[Any]:
 
 def _preparing(conn: Any) -> Any:
     """The open psycopg connection behind Django's, ready to prepare the statements we ask it to."""
+    conn.close_if_health_check_failed()  # as Django's cursors do (CONN_HEALTH_CHECKS), once per request
     conn.ensure_connection()
     conn.validate_no_broken_transaction()
     raw = conn.connection
