@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kopilka.core.api_chain.ApiChainMiddleware",  # /api/ continues with API_MIDDLEWARE instead
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,6 +91,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kopilka.core.tenancy.CurrentBusinessMiddleware",
     "axes.middleware.AxesMiddleware",
+]
+# The POS API authenticates by key and sets no cookies (kopilka.core.api_chain).
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
 ]
 
 ROOT_URLCONF = "kopilka.urls"

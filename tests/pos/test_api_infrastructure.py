@@ -215,3 +215,19 @@ def test_unknown_paths_and_methods_are_problems(client, business, make_key) -> N
     assert (missing_post.status_code, problem(missing_post)["code"]) == (404, "not_found")
     assert (wrong_method.status_code, problem(wrong_method)["code"]) == (405, "method_not_allowed")
     assert wrong_method["Allow"] == "POST"
+
+
+def test_the_api_skips_the_cabinets_middleware_but_keeps_security_and_language(client, business, make_key) -> None:  # type: ignore[no-untyped-def]
+    key = make_key(business).key
+    english = client.get("/api/v1/me", **bearer(key), HTTP_ACCEPT_LANGUAGE="en")
+    russian = client.get("/api/v1/nope", HTTP_ACCEPT_LANGUAGE="ru")
+    cabinet = client.get("/login/")
+
+    assert english.status_code == 200
+    assert english["X-Content-Type-Options"] == "nosniff"  # security headers stay
+    assert english["Content-Language"] == "en"
+    assert problem(russian)["title"] == "Не найдено"  # error messages in the caller's language
+    assert "X-Frame-Options" not in english  # the cabinet's chain (sessions, CSRF, frames …) did not run
+    assert "Cookie" not in english.get("Vary", "")
+    assert not english.cookies
+    assert cabinet["X-Frame-Options"] == "DENY"  # while the cabinet's pages still get all of it
