@@ -27,7 +27,7 @@ class ApiChainMiddleware:
         # the API's list while it builds this chain, once per process.
         with override_settings(MIDDLEWARE=settings.API_MIDDLEWARE):
             handler.load_middleware()
-        self.api_chain = handler._middleware_chain
+        self.api_chain = handler._middleware_chain  # type: ignore[attr-defined]  # set by load_middleware
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
