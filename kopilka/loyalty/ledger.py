@@ -113,9 +113,12 @@ class PlannedDebit:
 def write_entries(
     entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = (), *, batch: fastsql.Batch | None = None
 ) -> None:
-    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows
-    (with ``batch``: added to it)."""
-    fastsql.insert(entries)
+    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows.
+
+    With ``batch`` the lot rows wait in it, and so do the entries when their ids are reserved
+    (``fastsql.reserve_ids``); otherwise the entries are inserted now, to learn their ids.
+    """
+    fastsql.insert(entries, batch=batch if entries and all(e.pk is not None for e in entries) else None)
     for planned in debits:
         _write_lots(planned, batch)
 
