@@ -140,7 +140,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
-    _db["ENGINE"] = "kopilka.core.postgresql"  # Django's, with a health check without a round trip
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "kopilka.core.postgresql"  # Django's, with a health check without a round trip
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -135,9 +135,10 @@ Query = tuple[type[Model], str, Sequence[Any], dict[str, Any]] | Ids
 def select_together(queries: Sequence[Query]) -> list[list[Any]]:
     """Several ``select(model, where, params, **options)`` (or ``Ids``) in one round trip on PostgreSQL.
 
-    psycopg's pipeline mode sends them (and the transaction's BEGIN) without waiting; PostgreSQL still
-    runs them one after another, each with its own snapshot, so a read after a ``for_update`` lock sees
-    what the lock waited for. Elsewhere they run one by one.
+    psycopg's pipeline mode sends them without waiting (the BEGIN psycopg sends first when a transaction
+    starts is a round trip of its own); PostgreSQL still runs them one after another, each with its own
+    snapshot, so a read after a ``for_update`` lock sees what the lock waited for. Elsewhere they run
+    one by one.
     """
     conn = connections[DEFAULT_DB_ALIAS]
     if conn.vendor != "postgresql":

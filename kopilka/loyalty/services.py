@@ -572,7 +572,7 @@ def confirm_purchase(
         existing = selectors.purchase_by_receipt(business=business, point_of_sale_id=pos_id, receipt_id=receipt_id)
         if existing is None:
             raise
-        if existing is not None and existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
+        if existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
             return existing
         raise IdempotencyConflict(
             _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},
