@@ -171,9 +171,9 @@ def test_a_batch_writes_everything_at_send_in_one_round_trip_on_postgresql(busy_
 
 def _purchase(card: Card, pos, receipt: str, **values) -> Purchase:  # type: ignore[no-untyped-def]
     values.setdefault("public_id", f"pur_{receipt}")
-    return Purchase(business_id=card.business_id, card=card, point_of_sale=pos, receipt_id=receipt, amount=D("1"), discount=D("0"), points_redeemed=D("0"),
-                    points_accrued=D("0"), payable=D("1"), balance_after=D("0"), request_hash="h",
-                    created_at=timezone.now(), **values)  # fmt: skip
+    return Purchase(business_id=card.business_id, card=card, point_of_sale=pos, receipt_id=receipt,
+                    amount=D("1"), discount=D("0"), points_redeemed=D("0"), points_accrued=D("0"), payable=D("1"),
+                    balance_after=D("0"), request_hash="h", created_at=timezone.now(), **values)  # fmt: skip
 
 
 def test_reserved_ids_are_the_tables_own_and_rows_inserted_with_them_need_no_read_back(card: Card, pos) -> None:
