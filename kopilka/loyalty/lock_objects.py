@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from kopilka.cards.models import Card
 from kopilka.core import fastsql
@@ -48,20 +51,27 @@ class PurchaseIds:
         return cls(purchase=purchase_ids[0], entries=entry_ids)
 
 
-def card_for_purchase(known: Card, *, lots: bool) -> tuple[Card, list[LedgerEntry] | None, PurchaseIds] | None:
+def card_for_purchase(
+    known: Card, *, lots: bool, need: Decimal | None = None, at: datetime | None = None
+) -> tuple[Card, list[LedgerEntry] | None, PurchaseIds] | None:
     """Lock the card (as ``cards_for_update`` with ``known``), read its open lots after the lock (if
-    ``lots``) and reserve the purchase's ids, in one round trip; ``None`` if ``known`` lacks its template
-    and mechanic."""
+    ``lots``; with ``need``, only those a spend of that much at ``at`` needs: ``ledger.LOTS_TO_SPEND``)
+    and reserve the purchase's ids, in one round trip; ``None`` if ``known`` lacks its template and
+    mechanic."""
     if not _relations_loaded(known):
         return None
-    where, options = ledger.OPEN_LOTS
     queries: list[fastsql.Query] = [
         (Card, '"id" = %s', [known.pk], {"for_update": True}),
         fastsql.Ids(Purchase, 1),
         fastsql.Ids(LedgerEntry, 2),
     ]
-    if lots:
+    if lots and need is None:
+        where, options = ledger.OPEN_LOTS
         queries.append((LedgerEntry, where, [known.pk], options))
+    elif lots:
+        where, options = ledger.LOTS_TO_SPEND
+        at = at or timezone.now()
+        queries.append((LedgerEntry, where, [at, known.pk, at, need], options))
     cards, purchase_ids, entry_ids, *found_lots = fastsql.select_together(queries)
     if not cards:
         raise Card.DoesNotExist

@@ -455,7 +455,10 @@ def confirm_purchase(
             referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
             spending = redeem is not None and redeem != 0
             read_lots: list[LedgerEntry] | None = None
-            found_card = lock_objects.card_for_purchase(card, lots=spending) if not referrer_id else None
+            need = redeem if isinstance(redeem, Decimal) else None  # "max": every lot
+            found_card = (
+                lock_objects.card_for_purchase(card, lots=spending, need=need, at=now) if not referrer_id else None
+            )
             if found_card is not None:  # the usual purchase: lock, lots and the rows' ids in one round trip
                 card, read_lots, ids = found_card
                 locked = {card.pk: card}
@@ -471,6 +474,10 @@ def confirm_purchase(
             if spending and (card.balance > 0 or card.pending_points > 0):
                 # about to spend: read the open lots once for the expiry and the redemption
                 settled, lots = ledger.settle_with_lots(card, now, read_lots)
+                if need is not None and sum(lot.remaining for lot in lots) < min(need, card.balance):
+                    # lots came due between the read and now, and what was read no longer covers the spend
+                    more, lots = ledger.settle_with_lots(card, now)
+                    settled += more
             else:
                 settled = ledger.settle(card, now)
             lines = _lines(business, parsed_items)
