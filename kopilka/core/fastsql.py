@@ -418,9 +418,12 @@ def update(obj: Model, fields: Sequence[str], *, batch: Batch | None = None) -> 
 class Batch:
     """Writes that return nothing, kept until ``send()`` and then sent together.
 
-    On PostgreSQL they go in psycopg's pipeline mode, each statement prepared once per connection, so
-    the writes of a purchase cost one round trip instead of one each. SQLite runs them one by one.
-    Send it before anything reads what it writes; an error in any statement aborts the transaction.
+    On PostgreSQL they go as one multi-statement query through Django's cursor (client-side binding:
+    the simple protocol runs several statements from one message, inside the caller's transaction), so
+    the writes of a purchase cost one round trip — and one wake-up of the server, which matters when the
+    cores are busy: psycopg's pipeline mode sends each statement in its own packet, and measured a
+    quarter slower at 4 workers on 2 cores. SQLite runs them one by one. Send it before anything reads
+    what it writes; an error in any statement aborts the transaction.
     """
 
     def __init__(self) -> None:
@@ -435,24 +438,15 @@ class Batch:
         block's own commit nothing to do); if a statement fails, the COMMIT is skipped with the rest."""
         statements, self._statements = self._statements, []
         conn = connections[DEFAULT_DB_ALIAS]
-        if conn.vendor != "postgresql" or not statements:
+        if conn.vendor != "postgresql" or not statements or getattr(conn.features, "uses_server_side_binding", False):
             for sql, params in statements:
                 _run(sql, params, rows=False)
             return
-        commit = last and _outermost_transaction(conn)
-        raw = _preparing(conn)
-        start = time.monotonic() if conn.queries_logged else 0.0
-        with conn.wrap_database_errors, raw.pipeline():
-            cursor = psycopg.Cursor(raw)  # results nobody reads
-            for sql, params in statements:
-                cursor.execute(sql, params, prepare=True)
-            if commit:
-                cursor.execute("COMMIT")
-        if start:
-            elapsed = f"{time.monotonic() - start:.3f}"
-            conn.queries_log.extend({"sql": sql, "time": elapsed} for sql, _params in statements)
-            if commit:
-                conn.queries_log.append({"sql": "COMMIT", "time": elapsed})
+        text = ";\n".join(sql for sql, _params in statements)
+        if last and _outermost_transaction(conn):
+            text += ";\nCOMMIT"
+        with conn.cursor() as cursor:
+            cursor.execute(text, [p for _sql, params in statements for p in params])
 
 
 def _outermost_transaction(conn: Any) -> bool:
