@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -112,48 +111,22 @@ def select(
     return [_instance(model, list(row), converters) for row in rows]
 
 
-@dataclass(frozen=True)
-class Ids:
-    """In ``select_together``: reserve ``count`` primary keys of ``model``; its result is the list of ids.
+def select_together(queries: Sequence[tuple[type[Model], str, Sequence[Any], dict[str, Any]]]) -> list[list[Any]]:
+    """Several ``select(model, where, params, **options)`` in one round trip on PostgreSQL.
 
-    The ids come from the table's own sequence (as an INSERT would take them), so rows inserted with them
-    (``insert`` of instances whose ``pk`` is set, e.g. into a ``Batch``) need nothing read back.
-    """
-
-    model: type[Model]
-    count: int
-
-
-def reserve_ids(model: type[Model], count: int) -> list[int]:
-    """``count`` primary keys of ``model`` for rows this transaction will insert (see ``Ids``)."""
-    return select_together([Ids(model, count)])[0]  # type: ignore[no-any-return]
-
-
-Query = tuple[type[Model], str, Sequence[Any], dict[str, Any]] | Ids
-
-
-def select_together(queries: Sequence[Query]) -> list[list[Any]]:
-    """Several ``select(model, where, params, **options)`` (or ``Ids``) in one round trip on PostgreSQL.
-
-    psycopg's pipeline mode sends them without waiting (the BEGIN psycopg sends first when a transaction
-    starts is a round trip of its own); PostgreSQL still runs them one after another, each with its own
-    snapshot, so a read after a ``for_update`` lock sees what the lock waited for. Elsewhere they run
-    one by one.
+    psycopg's pipeline mode sends them (and the transaction's BEGIN) without waiting; PostgreSQL still
+    runs them one after another, each with its own snapshot, so a read after a ``for_update`` lock sees
+    what the lock waited for. Elsewhere they run one by one.
     """
     conn = connections[DEFAULT_DB_ALIAS]
     if conn.vendor != "postgresql":
-        return [_sqlite_ids(q) if isinstance(q, Ids) else select(q[0], q[1], q[2], **q[3]) for q in queries]
+        return [select(model, where, params, **options) for model, where, params, options in queries]
     raw = _preparing(conn)
-    statements: list[tuple[type[Model] | None, str, list[Any]]] = []
-    for query in queries:
-        if isinstance(query, Ids):
-            table, column = query.model._meta.db_table, query.model._meta.pk.column
-            statements.append((None, _NEXTVAL, [_q(table), column, query.count]))
-        else:
-            model, where, params, options = query
-            sql = _select_sql(model, conn.vendor, where, options.get("order_by", ""), options.get("limit"),
-                              options.get("for_update", False))  # fmt: skip
-            statements.append((model, sql, _where_params(params)))
+    statements = [
+        (model, _select_sql(model, conn.vendor, where, options.get("order_by", ""), options.get("limit"),
+                            options.get("for_update", False)), _where_params(params))
+        for model, where, params, options in queries
+    ]  # fmt: skip
     start = time.monotonic() if conn.queries_logged else 0.0
     with conn.wrap_database_errors, raw.pipeline():
         cursors = []
@@ -166,32 +139,9 @@ def select_together(queries: Sequence[Query]) -> list[list[Any]]:
         elapsed = f"{time.monotonic() - start:.3f}"
         conn.queries_log.extend({"sql": sql, "time": elapsed} for _model, sql, _params in statements)
     return [
-        [row[0] for row in found] if model is None
-        else [_instance(model, list(row), _columns(model, conn.vendor)[1]) for row in found]
+        [_instance(model, list(row), _columns(model, conn.vendor)[1]) for row in found]
         for (model, _sql, _params), found in zip(statements, rows, strict=True)
-    ]  # fmt: skip
-
-
-_NEXTVAL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
-
-
-def _sqlite_ids(query: Ids) -> list[int]:
-    """SQLite has no sequences: AUTOINCREMENT keeps the highest id given in ``sqlite_sequence``; move it on.
-
-    Safe inside a transaction only (Kopilka's SQLite transactions take the write lock when they begin).
-    """
-    conn = connections[DEFAULT_DB_ALIAS]
-    assert conn.in_atomic_block, "reserve ids inside a transaction"
-    table = query.model._meta.db_table
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        found = cursor.fetchone()
-        last = int(found[0]) if found else 0
-        if found:
-            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [last + query.count, table])
-        else:
-            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, last + query.count])
-    return list(range(last + 1, last + query.count + 1))
+    ]
 
 
 def _where_params(params: Sequence[Any]) -> list[Any]:
@@ -342,32 +292,35 @@ def _params(plan: Plan, obj: Model, add: bool, conn: Any, into: list[Any]) -> No
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int, returning: bool) -> str:
+def _insert_sql(model: type[Model], vendor: str, with_pk: bool, rows: int, returning: bool, skip_conflict: bool) -> str:
     fields = [field for field, _attname, _ready in _plan(model, vendor, None, with_pk)]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([one] * rows)}"
     )
+    if skip_conflict:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {_q(model._meta.pk.column)}"
     return sql
 
 
-def insert(objs: Sequence[Model], *, batch: Batch | None = None) -> int:
+def insert(objs: Sequence[Model], *, batch: Batch | None = None, skip_conflict: bool = False) -> int:
     """INSERT the unsaved instances (one model) in one statement; sets their primary keys in order.
 
-    With ``batch`` the statement waits in it; instances without a primary key get none (it is not read
-    back), instances with one (``reserve_ids``) count as saved from here on. Returns the rows inserted
-    (or batched).
+    With ``batch`` the statement waits in it and the ids are not read back (the instances keep ``pk=None``).
+    ``skip_conflict`` (one instance): if a unique constraint already holds such a row, insert nothing
+    (``ON CONFLICT DO NOTHING``) and return 0. Returns the number of rows inserted (or batched).
     """
     if not objs:
         return 0
     model = type(objs[0])
     conn = connections[DEFAULT_DB_ALIAS]
     if not conn.features.can_return_rows_from_bulk_insert:  # pragma: no cover - SQLite < 3.35
-        model._default_manager.bulk_create(objs)
+        model._default_manager.bulk_create(objs, ignore_conflicts=skip_conflict)
         return len(objs)
+    assert not skip_conflict or (len(objs) == 1 and batch is None), "skip_conflict: one row, not batched"
     with_pk = objs[0].pk is not None
     returning = batch is None and not with_pk
     plan = _plan(model, conn.vendor, None, with_pk)
@@ -375,24 +328,19 @@ def insert(objs: Sequence[Model], *, batch: Batch | None = None) -> int:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # FK ids from related objects saved since
         _params(plan, obj, True, conn, params)
-    sql = _insert_sql(model, conn.vendor, with_pk, len(objs), returning)
+    sql = _insert_sql(model, conn.vendor, with_pk, len(objs), returning or skip_conflict, skip_conflict)
     if batch is not None:
         batch.add(sql, params)
-        if with_pk:
-            _saved(objs)
         return len(objs)
-    ids = _run(sql, params, rows=returning)
-    if returning:
-        for i, obj in enumerate(objs):
+    ids = _run(sql, params, rows=returning or skip_conflict)
+    if skip_conflict and not ids:
+        return 0
+    for i, obj in enumerate(objs):
+        if returning:
             obj.pk = ids[i][0]
-    _saved(objs)
-    return len(objs)
-
-
-def _saved(objs: Sequence[Model]) -> None:
-    for obj in objs:
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
+    return len(objs)
 
 
 @cache
@@ -420,10 +368,8 @@ class Batch:
 
     On PostgreSQL they go as one multi-statement query through Django's cursor (client-side binding:
     the simple protocol runs several statements from one message, inside the caller's transaction), so
-    the writes of a purchase cost one round trip — and one wake-up of the server, which matters when the
-    cores are busy: psycopg's pipeline mode sends each statement in its own packet, and measured a
-    quarter slower at 4 workers on 2 cores. SQLite runs them one by one. Send it before anything reads
-    what it writes; an error in any statement aborts the transaction.
+    the last writes of a purchase cost one round trip instead of one each. SQLite runs them one by one.
+    Send it before anything reads what it writes; an error in any statement aborts the transaction.
     """
 
     def __init__(self) -> None:
@@ -432,24 +378,14 @@ class Batch:
     def add(self, sql: str, params: list[Any]) -> None:
         self._statements.append((sql, params))
 
-    def send(self, *, last: bool = False) -> None:
-        """``last``: nothing runs after these in the transaction. On PostgreSQL, when the transaction is
-        Django's outermost ``atomic`` block, its COMMIT then goes in the same round trip (leaving that
-        block's own commit nothing to do); if a statement fails, the COMMIT is skipped with the rest."""
+    def send(self) -> None:
         statements, self._statements = self._statements, []
+        if not statements:
+            return
         conn = connections[DEFAULT_DB_ALIAS]
-        if conn.vendor != "postgresql" or not statements or getattr(conn.features, "uses_server_side_binding", False):
+        if conn.vendor != "postgresql" or getattr(conn.features, "uses_server_side_binding", False) or len(statements) == 1:
             for sql, params in statements:
                 _run(sql, params, rows=False)
             return
-        text = ";\n".join(sql for sql, _params in statements)
-        if last and _outermost_transaction(conn):
-            text += ";\nCOMMIT"
         with conn.cursor() as cursor:
-            cursor.execute(text, [p for _sql, params in statements for p in params])
-
-
-def _outermost_transaction(conn: Any) -> bool:
-    """Inside exactly one ``atomic`` block, the one that began the transaction and commits it on exit."""
-    return bool(conn.in_atomic_block and len(conn.atomic_blocks) == 1 and conn.commit_on_exit
-                and not conn.needs_rollback and not conn.savepoint_ids)  # fmt: skip
+            cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])

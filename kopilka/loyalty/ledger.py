@@ -95,22 +95,6 @@ OPEN_LOTS: tuple[str, dict[str, Any]] = (
 )
 
 
-# where (params: the time, card id, the time, the amount), options: the open lots a spend of ``amount`` at
-# ``time`` needs, in spending order — every lot due by then (``settle`` burns them) and the spendable ones
-# until they cover the amount. A card that collects points for a year has dozens of open lots; a
-# purchase reads the one or two it spends from.
-LOTS_TO_SPEND: tuple[str, dict[str, Any]] = (
-    '"id" IN (SELECT "id" FROM ('
-    ' SELECT "id", "expires_at", SUM("spendable") OVER (ORDER BY "expires_at" ASC NULLS LAST, "created_at" ASC,'
-    ' "id" ASC) - "spendable" AS "before" FROM ('
-    '  SELECT "id", "expires_at", "created_at",'
-    '  CASE WHEN "expires_at" IS NULL OR "expires_at" > %s THEN "remaining" ELSE 0 END AS "spendable"'
-    '  FROM "loyalty_ledgerentry" WHERE "card_id" = %s AND "remaining" > 0) AS "lots") AS "ordered"'
-    ' WHERE "expires_at" <= %s OR "before" < CAST(%s AS NUMERIC))',
-    OPEN_LOTS[1],
-)
-
-
 def open_lots(card: Card) -> list[LedgerEntry]:
     """Unspent lots, the soonest-expiring first (never-expiring last), oldest first among equals."""
     where, options = OPEN_LOTS
@@ -129,12 +113,9 @@ class PlannedDebit:
 def write_entries(
     entries: Sequence[LedgerEntry], debits: Sequence[PlannedDebit] = (), *, batch: fastsql.Batch | None = None
 ) -> None:
-    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows.
-
-    With ``batch`` the lot rows wait in it, and so do the entries when their ids are reserved
-    (``fastsql.reserve_ids``); otherwise the entries are inserted now, to learn their ids.
-    """
-    fastsql.insert(entries, batch=batch if entries and all(e.pk is not None for e in entries) else None)
+    """Insert unsaved entries (in one statement, ids in the order given), then the planned debits' lot rows
+    (with ``batch``: added to it)."""
+    fastsql.insert(entries)
     for planned in debits:
         _write_lots(planned, batch)
 

@@ -7,12 +7,8 @@ On SQLite ``select_for_update`` is a no-op; the IMMEDIATE transaction mode seria
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from kopilka.cards.models import Card
 from kopilka.core import fastsql
@@ -38,44 +34,19 @@ def cards_for_update(card_ids: Iterable[int], *, known: Card | None = None) -> d
     return {card.pk: card for card in rows}
 
 
-@dataclass
-class PurchaseIds:
-    """Primary keys reserved for the rows a purchase inserts: its own and up to two ledger entries."""
-
-    purchase: int
-    entries: list[int]
-
-    @classmethod
-    def reserve(cls) -> PurchaseIds:
-        purchase_ids, entry_ids = fastsql.select_together([fastsql.Ids(Purchase, 1), fastsql.Ids(LedgerEntry, 2)])
-        return cls(purchase=purchase_ids[0], entries=entry_ids)
-
-
-def card_for_purchase(
-    known: Card, *, lots: bool, need: Decimal | None = None, at: datetime | None = None
-) -> tuple[Card, list[LedgerEntry] | None, PurchaseIds] | None:
-    """Lock the card (as ``cards_for_update`` with ``known``), read its open lots after the lock (if
-    ``lots``; with ``need``, only those a spend of that much at ``at`` needs: ``ledger.LOTS_TO_SPEND``)
-    and reserve the purchase's ids, in one round trip; ``None`` if ``known`` lacks its template and
-    mechanic."""
+def card_and_lots_for_update(known: Card) -> tuple[Card, list[LedgerEntry]] | None:
+    """Lock the card (as ``cards_for_update`` with ``known``) and read its open lots after the lock, in
+    one round trip; ``None`` if ``known`` lacks its template and mechanic."""
     if not _relations_loaded(known):
         return None
-    queries: list[fastsql.Query] = [
+    where, options = ledger.OPEN_LOTS
+    cards, lots = fastsql.select_together([
         (Card, '"id" = %s', [known.pk], {"for_update": True}),
-        fastsql.Ids(Purchase, 1),
-        fastsql.Ids(LedgerEntry, 2),
-    ]
-    if lots and need is None:
-        where, options = ledger.OPEN_LOTS
-        queries.append((LedgerEntry, where, [known.pk], options))
-    elif lots:
-        where, options = ledger.LOTS_TO_SPEND
-        at = at or timezone.now()
-        queries.append((LedgerEntry, where, [at, known.pk, at, need], options))
-    cards, purchase_ids, entry_ids, *found_lots = fastsql.select_together(queries)
+        (LedgerEntry, where, [known.pk], options),
+    ])  # fmt: skip
     if not cards:
         raise Card.DoesNotExist
-    return _with_relations_of(cards[0], known), found_lots[0] if lots else None, PurchaseIds(purchase_ids[0], entry_ids)
+    return _with_relations_of(cards[0], known), lots
 
 
 def _with_relations_of(card: Card, known: Card) -> Card:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -389,6 +389,10 @@ def quote_purchase(
 # --- Confirm ----------------------------------------------------------------------------------
 
 
+class _ReceiptTaken(Exception):
+    """The receipt has a purchase already (raised to roll the new one's transaction back)."""
+
+
 def _grant_referral(card: Card, referrer: Card | None, purchase: Purchase, now: datetime) -> None:
     mechanic = card.template.mechanic
     card.referral_rewarded_at = now
@@ -455,17 +459,13 @@ def confirm_purchase(
             referrer_id = card.referred_by_id if card.referral_rewarded_at is None else None
             spending = redeem is not None and redeem != 0
             read_lots: list[LedgerEntry] | None = None
-            need = redeem if isinstance(redeem, Decimal) else None  # "max": every lot
-            found_card = (
-                lock_objects.card_for_purchase(card, lots=spending, need=need, at=now) if not referrer_id else None
-            )
-            if found_card is not None:  # the usual purchase: lock, lots and the rows' ids in one round trip
-                card, read_lots, ids = found_card
+            with_lots = lock_objects.card_and_lots_for_update(card) if spending and not referrer_id else None
+            if with_lots is not None:  # the usual redemption: lock and lots in one round trip
+                card, read_lots = with_lots
                 locked = {card.pk: card}
             else:
                 locked = lock_objects.cards_for_update([card.pk, *([referrer_id] if referrer_id else [])], known=card)
                 card = locked[card.pk]
-                ids = lock_objects.PurchaseIds.reserve()
             _check_card(business, card)
             now = _when(now)
             _roll_period(card, business, now)
@@ -474,10 +474,6 @@ def confirm_purchase(
             if spending and (card.balance > 0 or card.pending_points > 0):
                 # about to spend: read the open lots once for the expiry and the redemption
                 settled, lots = ledger.settle_with_lots(card, now, read_lots)
-                if need is not None and sum(lot.remaining for lot in lots) < min(need, card.balance):
-                    # lots came due between the read and now, and what was read no longer covers the spend
-                    more, lots = ledger.settle_with_lots(card, now)
-                    settled += more
             else:
                 settled = ledger.settle(card, now)
             lines = _lines(business, parsed_items)
@@ -499,17 +495,16 @@ def confirm_purchase(
             # Writes start here; everything above only read (or settled time, which is rolled back with the
             # rest if the receipt turns out to be taken).
             purchase = Purchase(
-                id=ids.purchase, business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
+                business=business, public_id=_public_id("pur"), card=card, point_of_sale=point_of_sale,
                 receipt_id=receipt_id, amount=pricing.amount, discount=pricing.discount,
                 points_redeemed=pricing.points_redeemed, points_accrued=pricing.points_to_accrue,
                 payable=pricing.payable, balance_after=expected_balance, stamps_added=stamps,
                 counts_for_level_since=card.purchase_period_start, idempotency_key=idempotency_key or "",
                 request_hash=request_hash, actor=actor_user(actor), actor_label=actor_label(actor), created_at=now,
             )  # fmt: skip
-            # Every write below waits in one batch, sent at the end with the COMMIT: one round trip. If the
-            # receipt is taken, the purchase's INSERT fails there and the transaction is rolled back.
-            batch = fastsql.Batch()
-            fastsql.insert([purchase], batch=batch)
+            if not fastsql.insert([purchase], skip_conflict=True):
+                raise _ReceiptTaken  # confirmed before: out of this transaction, then answered below
+            batch = fastsql.Batch()  # the writes nothing reads back go together at the end: one round trip
             fastsql.insert(
                 [PurchaseLine(
                     purchase=purchase, position=i, sku=o.line.sku, name=o.line.name, product_id=o.line.product_id,
@@ -543,9 +538,6 @@ def confirm_purchase(
                                       expires_at=ledger.expiry_for(now, lifetime), purchase=purchase,
                                       point_of_sale_id=pos_id, actor=actor, reason=receipt_id, save=False)
                     )  # fmt: skip
-            assert len(new_entries) <= len(ids.entries)  # at most a debit and a credit
-            for entry, entry_id in zip(new_entries, ids.entries, strict=False):
-                entry.pk = entry_id
             ledger.write_entries(new_entries, debits, batch=batch)
             changed += new_entries
             for coupon in found:
@@ -569,17 +561,16 @@ def confirm_purchase(
             if changed or pricing.points_to_accrue:
                 outbox.append(events.points_changed(card, changed[-1] if changed else None, reason="purchase", save=False))
             events.emit_all(outbox, batch=batch)
-            batch.send(last=True)
+            batch.send()
             purchase._kopilka_created = True  # type: ignore[attr-defined]  # callers know it has no refunds yet
             return purchase
-    except (LoyaltyError, IntegrityError) as error:
-        # A receipt confirmed before (its INSERT broke the unique constraint) is answered here, after the
-        # rollback: no query for it on the way in, and a retry that could no longer be priced (points
-        # spent, coupon used) still gets its purchase.
+    except (LoyaltyError, _ReceiptTaken) as error:
+        # A receipt confirmed before is answered here, after the rollback: no query for it on the way in,
+        # and a retry that could no longer be priced (points spent, coupon used) still gets its purchase.
         existing = selectors.purchase_by_receipt(business=business, point_of_sale_id=pos_id, receipt_id=receipt_id)
-        if existing is None:
+        if existing is None and isinstance(error, LoyaltyError):
             raise
-        if existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
+        if existing is not None and existing.request_hash == request_hash and existing.idempotency_key == (idempotency_key or ""):
             return existing
         raise IdempotencyConflict(
             _("Receipt %(receipt)s was already confirmed with other data.") % {"receipt": receipt_id},

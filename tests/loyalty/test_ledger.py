@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 
@@ -28,65 +27,6 @@ def test_redemption_spends_the_soonest_expiring_lot_first_oldest_among_equals(bu
     spent = {c.lot_id: c.amount for c in LotConsumption.objects.filter(entry__kind="redemption")}
     assert spent == {soon_a.pk: D("30.00"), soon_b.pk: D("30.00"), late.pk: D("40.00")}
     assert LedgerEntry.objects.get(pk=never.pk).remaining == D("100.00")
-    assert_consistent(card)
-
-
-def _as_at_the_till(business, card):  # type: ignore[no-untyped-def]
-    """The card as the till's lookup gives it (with template and mechanic): the purchase's one-round-trip path."""
-    from kopilka.loyalty import selectors
-
-    return selectors.card_by_code(business=business, code=card.number)
-
-
-def test_a_redemption_reads_the_due_lots_and_only_the_spendable_ones_it_needs(business, card, pos, time_machine):
-    from django.db import transaction
-
-    from kopilka.loyalty import lock_objects
-
-    time_machine.move_to(T0, tick=False)
-    due = services.adjust_points(business=business, card=card, amount="20", reason="due", lifetime_days=1)
-    lots = [services.adjust_points(business=business, card=card, amount="10", reason=f"lot {i}", lifetime_days=10 + i)
-            for i in range(6)]  # fmt: skip
-    never = services.adjust_points(business=business, card=card, amount="50", reason="never burns")
-    time_machine.move_to(T0 + timedelta(days=2), tick=False)  # the first lot is due now
-
-    def read(need):  # type: ignore[no-untyped-def]
-        with transaction.atomic():
-            found = lock_objects.card_for_purchase(_as_at_the_till(business, card), lots=True, need=need)
-        assert found is not None
-        return [lot.pk for lot in found[1]]
-
-    assert read(D("25")) == [due.pk, lots[0].pk, lots[1].pk, lots[2].pk]  # 10 + 10 + 5 of the third
-    assert read(D("20")) == [due.pk, lots[0].pk, lots[1].pk]
-    assert read(D("1000")) == read(None) == [due.pk, *[lot.pk for lot in lots], never.pk]
-
-    services.confirm_purchase(business=business, card=_as_at_the_till(business, card), amount="1000",
-                              redeem_points="25", point_of_sale=pos, receipt_id="r1")  # fmt: skip
-    spent = {c.lot_id: c.amount for c in LotConsumption.objects.filter(entry__kind="redemption")}
-    assert spent == {lots[0].pk: D("10.00"), lots[1].pk: D("10.00"), lots[2].pk: D("5.00")}
-    assert LedgerEntry.objects.get(kind="expiry").amount == D("-20.00")  # the due lot burnt first
-    assert_consistent(card)
-
-
-def test_a_lot_that_comes_due_between_the_read_and_the_spend_does_not_leave_it_short(
-    business, card, pos, time_machine, monkeypatch
-):
-    from kopilka.loyalty import lock_objects
-
-    time_machine.move_to(T0, tick=False)
-    soon = services.adjust_points(business=business, card=card, amount="30", reason="soon", lifetime_days=1)
-    later = services.adjust_points(business=business, card=card, amount="30", reason="later", lifetime_days=5)
-    time_machine.move_to(T0 + timedelta(days=1, seconds=1), tick=False)  # ``soon`` is due now …
-    read_at = T0 + timedelta(days=1) - timedelta(seconds=1)  # … but was not when the lots were read
-    monkeypatch.setattr(lock_objects, "timezone", SimpleNamespace(now=lambda: read_at))  # the lock's clock only
-
-    made = services.confirm_purchase(business=business, card=_as_at_the_till(business, card), amount="1000",
-                                     redeem_points="20", point_of_sale=pos, receipt_id="r1")  # fmt: skip
-    assert made.points_redeemed == D("20.00")
-    spent = {c.lot_id: c.amount for c in LotConsumption.objects.filter(entry__kind="redemption")}
-    assert spent == {later.pk: D("20.00")}
-    assert LedgerEntry.objects.get(kind="expiry").amount == D("-30.00")
-    assert LedgerEntry.objects.get(pk=soon.pk).remaining == D("0.00")
     assert_consistent(card)
 
 
